@@ -1,0 +1,1 @@
+"""Budget-forced generation: one token-level state machine, driven by transformers or vLLM."""

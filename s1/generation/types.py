@@ -1,0 +1,53 @@
+"""Request and result types shared by every generation driver, evaluation and serving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long the model may think, per request (s1's budget forcing).
+
+    max_thinking_tokens: cap; at the cap the end-of-thinking delimiter is forced (None: no cap
+        beyond the context window).
+    min_thinking_tokens: an end-of-thinking attempt before this many thinking tokens is replaced
+        by `ignore_string`.
+    num_ignore: how many end-of-thinking attempts are replaced by `ignore_string` regardless.
+    ignore_string: text appended instead of the delimiter ("Wait" in s1).
+    answer_prefix: text forced after the answer delimiter when the cap was hit (s1:
+        "Final Answer:").
+    max_answer_tokens: cap on the answer section, separate from the thinking budget, so the
+        answer is never cut off by the thinking cap.
+    """
+
+    max_thinking_tokens: int | None = None
+    min_thinking_tokens: int = 0
+    num_ignore: int = 0
+    ignore_string: str = "Wait"
+    answer_prefix: str = "Final Answer:"
+    max_answer_tokens: int = 512
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding settings; temperature 0 is greedy, as in s1's evaluation."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One sample: the assistant turn split into thinking and answer, with budget accounting."""
+
+    prompt: str
+    text: str  # the whole generated assistant turn, special tokens kept
+    thinking: str
+    answer: str
+    thinking_tokens: int
+    answer_tokens: int
+    num_waits: int  # end-of-thinking attempts replaced by the ignore string
+    hit_cap: bool  # the thinking cap forced the answer delimiter
+    closed: bool  # an answer section exists (forced or natural)
