@@ -1,0 +1,35 @@
+"""Small pieces shared by the Kubernetes object builders and the code that talks to the API."""
+
+from __future__ import annotations
+
+import re
+
+GPU_RESOURCE = "nvidia.com/gpu"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def load_config() -> None:
+    """In a pod, the service account's credentials; elsewhere, the user's kubeconfig."""
+    from kubernetes import config
+
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+
+
+def resources(cpu: str, memory: str, gpus: int):
+    """Requests equal to limits (Guaranteed QoS: GPU pods are not the ones to evict first)."""
+    from kubernetes.client import V1ResourceRequirements
+
+    limits = {"cpu": cpu, "memory": memory}
+    if gpus:
+        limits[GPU_RESOURCE] = str(gpus)
+    return V1ResourceRequirements(requests=dict(limits), limits=limits)
+
+
+def tolerations(taints: tuple[tuple[str, str], ...]):
+    """Tolerate each (key, effect) taint whatever its value; None when there are none."""
+    from kubernetes.client import V1Toleration
+
+    return [V1Toleration(key=key, operator="Exists", effect=effect) for key, effect in taints] or None
