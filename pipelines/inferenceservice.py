@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from pipelines.images import image_for
-from pipelines.kube import DNS_LABEL, GPU_RESOURCE, load_config, resources, tolerations
+from pipelines.kube import DNS_LABEL, GPU_RESOURCE, create_custom_object, load_config, resources, tolerations
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -149,18 +149,14 @@ def service_status(service: dict) -> ServiceStatus:
 def deploy(spec: InferenceServiceSpec, timeout_seconds: float = 3600, poll_seconds: float = 10, log=print) -> dict:
     """Create the InferenceService, or patch it to this spec, then wait until it is Ready."""
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
 
     load_config()
     api = client.CustomObjectsApi()
     group, version = API_VERSION.split("/")
     body = build_inferenceservice(spec)
-    try:
-        api.create_namespaced_custom_object(group, version, spec.namespace, PLURAL, body)
+    if create_custom_object(api, API_VERSION, spec.namespace, PLURAL, body):
         log(f"created InferenceService {spec.namespace}/{spec.name}")
-    except ApiException as error:
-        if error.status != 409:
-            raise
+    else:
         api.patch_namespaced_custom_object(group, version, spec.namespace, PLURAL, spec.name, body)
         log(f"updated InferenceService {spec.namespace}/{spec.name}")
     deadline, last = time.monotonic() + timeout_seconds, None

@@ -33,3 +33,17 @@ def tolerations(taints: tuple[tuple[str, str], ...]):
     from kubernetes.client import V1Toleration
 
     return [V1Toleration(key=key, operator="Exists", effect=effect) for key, effect in taints] or None
+
+
+def create_custom_object(api, api_version: str, namespace: str, plural: str, body: dict) -> bool:
+    """Create `body`; False (and nothing changed) when an object of that name already exists."""
+    from kubernetes.client.exceptions import ApiException
+
+    group, version = api_version.split("/")
+    try:
+        api.create_namespaced_custom_object(group, version, namespace, plural, body)
+    except ApiException as error:
+        if error.status != 409:
+            raise
+        return False
+    return True

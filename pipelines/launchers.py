@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from pipelines.kube import load_config
+from pipelines.kube import create_custom_object, load_config
 from pipelines.pytorchjob import API_VERSION, CONTAINER_NAME, PLURAL, TrainingJobSpec, build_pytorchjob
 
 Log = Callable[[str], None]
@@ -118,18 +118,13 @@ class PyTorchJobLauncher:
 
     def run(self, spec: TrainingJobSpec, log: Log = print) -> dict:
         from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
 
         load_config()
         jobs, core = client.CustomObjectsApi(), client.CoreV1Api()
         group, version = API_VERSION.split("/")
-        body = build_pytorchjob(spec)
-        try:
-            jobs.create_namespaced_custom_object(group, version, spec.namespace, PLURAL, body)
+        if create_custom_object(jobs, API_VERSION, spec.namespace, PLURAL, build_pytorchjob(spec)):
             log(f"submitted PyTorchJob {spec.namespace}/{spec.name} ({spec.num_nodes} x {spec.gpus_per_node} GPUs)")
-        except ApiException as error:
-            if error.status != 409:
-                raise
+        else:
             log(f"PyTorchJob {spec.namespace}/{spec.name} exists; waiting on it")
 
         started, cursor, status = time.monotonic(), LogCursor(), JobStatus("Pending")
