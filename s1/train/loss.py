@@ -1,0 +1,47 @@
+"""Chunked cross-entropy: the loss over the LM head without materialising full-vocabulary logits.
+
+Qwen2.5's 152K vocabulary at 32K tokens is 20 GB of fp32 logits (and as much again for their
+gradient). Here the final hidden states go through the LM head one chunk of tokens at a time,
+and each chunk is recomputed in backward (activation checkpointing) instead of kept, so at most
+one chunk's logits exist at any moment.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from s1.format import IGNORE_INDEX
+
+
+def _chunk_loss_sum(lm_head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    logits = lm_head(hidden).float()
+    return nn.functional.cross_entropy(logits, targets, ignore_index=IGNORE_INDEX, reduction="sum")
+
+
+def chunked_cross_entropy_sum(
+    hidden_states: torch.Tensor,
+    lm_head: nn.Module,
+    shift_labels: torch.Tensor,
+    chunk_size: int,
+) -> torch.Tensor:
+    """Sum of token losses; ``shift_labels[..., t]`` is the target predicted at position t.
+
+    Only positions with a target go through the head, so prompt tokens cost nothing either.
+    """
+    hidden = hidden_states.reshape(-1, hidden_states.shape[-1])
+    targets = shift_labels.reshape(-1).to(hidden.device)
+    keep = targets != IGNORE_INDEX
+    hidden, targets = hidden[keep], targets[keep]
+    # Zero through the graph (not a constant): a row without targets still joins backward.
+    total = hidden_states.sum().float() * 0.0
+    for start in range(0, targets.numel(), chunk_size):
+        stop = start + chunk_size
+        if torch.is_grad_enabled():
+            total = total + checkpoint(
+                _chunk_loss_sum, lm_head, hidden[start:stop], targets[start:stop], use_reentrant=False
+            )
+        else:
+            total = total + _chunk_loss_sum(lm_head, hidden[start:stop], targets[start:stop])
+    return total

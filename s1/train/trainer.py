@@ -1,0 +1,62 @@
+"""The transformers Trainer with a packed, completion-only, chunked loss.
+
+TRL's SFTTrainer was considered: its padding-free path flattens each micro-batch on the fly,
+while s1 needs whole-dataset first-fit packing into fixed token budgets (balanced work per GPU,
+no wait on the longest example) and a loss that never builds full-vocabulary logits. Both need
+only ``compute_loss``, so the plain Trainer keeps the rest (DeepSpeed, DDP, checkpoints, resume,
+seeded sampling) as Hugging Face users know it.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import Trainer
+
+from s1.format import IGNORE_INDEX
+from s1.train.loss import chunked_cross_entropy_sum
+from s1.train.metrics import StepCounter
+
+
+def sequence_lengths(position_ids: torch.Tensor) -> list[int]:
+    """Lengths of the packed examples in a [1, n] row: each restarts its positions at 0."""
+    starts = (position_ids[0] == 0).nonzero().flatten().tolist()
+    return [stop - start for start, stop in zip(starts, starts[1:] + [position_ids.shape[1]])]
+
+
+class PackedSFTTrainer(Trainer):
+    """Loss = sum of target-token losses / target tokens in the whole optimizer step.
+
+    Normalising by the step's token count across micro-batches and ranks (the Trainer's
+    ``num_items_in_batch``) weighs every target token equally however the bins fell.
+    """
+
+    def __init__(self, *args, loss_chunk_size: int, step_counter: StepCounter, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_chunk_size = loss_chunk_size
+        self.step_counter = step_counter
+        # Our compute_loss takes num_items_in_batch: the Trainer then counts it over
+        # `shift_labels` and does not rescale the loss for gradient accumulation again.
+        self.model_accepts_loss_kwargs = True
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = dict(inputs)
+        inputs.pop("labels", None)
+        shift_labels = inputs.pop("shift_labels")
+        if model.training:
+            self.step_counter.add(sequence_lengths(inputs["position_ids"].cpu()))
+        # logits_to_keep=1: the model's own head runs on one position only; the final
+        # (normed) hidden states go through the head chunk by chunk below.
+        outputs = model(**inputs, logits_to_keep=1, output_hidden_states=True, use_cache=False)
+        lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
+        loss_sum = chunked_cross_entropy_sum(
+            outputs.hidden_states[-1], lm_head, shift_labels, self.loss_chunk_size
+        )
+        if num_items_in_batch is None:
+            loss = loss_sum / (shift_labels != IGNORE_INDEX).sum().clamp(min=1)
+        else:
+            loss = loss_sum / num_items_in_batch
+            if self.args.average_tokens_across_devices and self.accelerator.num_processes > 1:
+                # num_items_in_batch counts all ranks' tokens, and DDP/ZeRO average gradients
+                # over ranks: scale back up so the result is the per-token mean.
+                loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
