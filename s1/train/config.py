@@ -133,6 +133,8 @@ def load_recipe(recipe: str | Path, overrides: dict[str, Any] | None = None) -> 
     raw.setdefault("name", path.stem)
     topology_overrides: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
+        # Strings come from `--set` and pod commands: read them as YAML scalars ("3" -> 3).
+        value = yaml.safe_load(value) if isinstance(value, str) else value
         if key.startswith("topology."):
             topology_overrides[key.removeprefix("topology.")] = value
         else:
