@@ -1,0 +1,133 @@
+"""The s1 pipeline, stated once: curate s1K -> SFT (PyTorchJob) -> budget-forcing evaluation -> serve.
+
+Usage: s1 pipeline compile --out pipelines/s1_pipeline.yaml
+
+Parameter defaults are s1's (59K pool with Gemini traces, Qwen2.5-32B-Instruct, 2 x 8 H100,
+AIME24/MATH500/GPQA Diamond, thinking budgets 500-16000). The Kubernetes settings below (GPUs,
+node selector, tolerations, /dev/shm, the shared PVC, Secrets) apply on the cluster; `kfp.local`
+ignores them, so `s1 pipeline run-local` runs this same function with local arguments.
+"""
+
+# No `from __future__ import annotations`: KFP reads the real annotation objects.
+
+from kfp import dsl, kubernetes
+
+from pipelines.components import curate, deploy, evaluate, train
+from pipelines.kube import GPU_RESOURCE
+
+PIPELINE_NAME = "s1-test-time-scaling"
+# Where every step mounts the shared ReadWriteMany volume; `workdir` must lie under it.
+SHARED_MOUNT = "/mnt/s1"
+# OPENAI_API_KEY (teacher/grader endpoints) and HF_TOKEN (gated datasets such as GPQA); optional.
+ENDPOINTS_SECRET = "s1-endpoints"
+ENDPOINTS_ENV = {"OPENAI_API_KEY": "OPENAI_API_KEY", "HF_TOKEN": "HF_TOKEN"}
+GPU_NODE_SELECTOR = ("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3")
+# s1 evaluates 32B with tensor parallelism 8: one full node.
+EVAL_GPUS = 8
+
+
+def _on_gpu_node(task: dsl.PipelineTask, gpus: int, cpu: str, memory: str) -> None:
+    task.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(gpus)
+    task.set_cpu_limit(cpu).set_memory_limit(memory)
+    kubernetes.add_node_selector(task, *GPU_NODE_SELECTOR)
+    kubernetes.add_toleration(task, key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
+    # vLLM's tensor-parallel workers exchange activations through shared memory.
+    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory")
+
+
+@dsl.pipeline(
+    name=PIPELINE_NAME,
+    description="s1: simple test-time scaling. Curate s1K, fine-tune Qwen2.5-32B-Instruct as a "
+    "2 x 8 GPU PyTorchJob, evaluate with budget forcing across thinking budgets, serve with KServe.",
+)
+def s1_pipeline(
+    pool_sources: list = ["s1_59k=simplescaling/data_ablation_full59K"],
+    eval_sets: list = [
+        "aime24=simplescaling/aime24_nofigures",
+        "math500=HuggingFaceH4/MATH-500",
+        "gpqa_diamond=Idavidrein/gpqa",
+    ],
+    n: int = 1000,
+    seed: int = 0,
+    teacher: dict = {},
+    grader: dict = {},
+    attempt_models: list = [],
+    base_model: str = "Qwen/Qwen2.5-32B-Instruct",
+    recipe: str = "s1-32b",
+    train_overrides: dict = {},
+    train_launcher: str = "pytorchjob",
+    num_nodes: int = 2,
+    gpus_per_node: int = 8,
+    benchmarks: list = ["aime24", "math500", "gpqa_diamond"],
+    budgets: list = [500, 1000, 2000, 4000, 8000, 16000],
+    eval_limit: int = 0,
+    num_ignore: int = 0,
+    workdir: str = SHARED_MOUNT,
+    pvc_name: str = "s1-data",
+    storage_secret: str = "s1-storage",
+    namespace: str = "",
+    deploy_model: bool = True,
+    service_name: str = "s1-32b",
+    serve_gpus: int = 2,
+    serve_min_replicas: int = 1,
+    serve_max_replicas: int = 2,
+):
+    """s1 end to end; every parameter defaults to the paper's setting."""
+    curated = curate(
+        pool_sources=pool_sources,
+        eval_sets=eval_sets,
+        n=n,
+        seed=seed,
+        teacher=teacher,
+        grader=grader,
+        attempt_models=attempt_models,
+        workdir=workdir,
+    ).set_display_name("curate s1K")
+    curated.set_cpu_limit("8").set_memory_limit("32Gi").set_retry(2)
+    kubernetes.use_secret_as_env(curated, ENDPOINTS_SECRET, ENDPOINTS_ENV, optional=True)
+
+    trained = train(
+        dataset=curated.outputs["dataset"],
+        recipe=recipe,
+        base_model=base_model,
+        overrides=train_overrides,
+        launcher=train_launcher,
+        num_nodes=num_nodes,
+        gpus_per_node=gpus_per_node,
+        workdir=workdir,
+        pvc_name=pvc_name,
+        namespace=namespace,
+        storage_secret=storage_secret,
+    ).set_display_name("train (PyTorchJob)")
+    # The step itself only submits and watches the PyTorchJob: a small CPU pod.
+    trained.set_cpu_limit("1").set_memory_limit("2Gi")
+
+    evaluated = evaluate(
+        model=trained.outputs["model"],
+        benchmarks=benchmarks,
+        budgets=budgets,
+        limit=eval_limit,
+        num_ignore=num_ignore,
+    ).set_display_name("evaluate (budget forcing)")
+    _on_gpu_node(evaluated, EVAL_GPUS, cpu="32", memory="256Gi")
+    kubernetes.use_secret_as_env(evaluated, ENDPOINTS_SECRET, ENDPOINTS_ENV, optional=True)
+
+    for task in (curated, trained, evaluated):
+        kubernetes.mount_pvc(task, pvc_name=pvc_name, mount_path=SHARED_MOUNT)
+        # Same inputs, same result: reuse it (training is the expensive part, keyed by its inputs).
+        task.set_caching_options(enable_caching=True)
+
+    with dsl.If(deploy_model == True, name="deploy-enabled"):  # noqa: E712 (a KFP condition)
+        served = deploy(
+            model=trained.outputs["model"],
+            service_name=service_name,
+            namespace=namespace,
+            gpus=serve_gpus,
+            min_replicas=serve_min_replicas,
+            max_replicas=serve_max_replicas,
+            timeout_seconds=3600,
+        ).set_display_name("deploy (KServe)")
+        served.after(evaluated)
+        # Deploying reconciles the cluster: never answer it from the cache.
+        served.set_caching_options(enable_caching=False)
+        served.set_cpu_limit("1").set_memory_limit("1Gi")

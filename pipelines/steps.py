@@ -1,0 +1,212 @@
+"""What each pipeline component does, as plain functions: the component bodies only call these.
+
+Kept out of the `@dsl.component` bodies so they can be imported and read like any module; they
+take KFP artifact objects (anything with `.path`, `.metadata` and, for metrics, `log_metric`) and
+call the `s1` library. Large files (the training data, the 32B weights) live under `workdir`,
+the shared volume every step mounts on the cluster; the Model artifact records where.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+# Keys of a report worth a metric are numbers; deep or long reports are cut here, not in the UI.
+MAX_METRICS = 200
+
+
+def numeric_leaves(values: Any, prefix: str = "") -> dict[str, float]:
+    """Flatten a (nested) report into ``{"a/b": number}``, keeping finite numbers only."""
+    found: dict[str, float] = {}
+    if isinstance(values, dict):
+        for key, value in values.items():
+            found.update(numeric_leaves(value, f"{prefix}{key}/"))
+    elif isinstance(values, bool):
+        return {}
+    elif isinstance(values, (int, float)) and math.isfinite(values):
+        found[prefix.rstrip("/")] = float(values)
+    return found
+
+
+def log_metrics(metrics, report: dict) -> None:
+    """Every number in `report` as a KFP metric (the UI's metrics tab and run comparison)."""
+    for key, value in list(numeric_leaves(report).items())[:MAX_METRICS]:
+        metrics.log_metric(re.sub(r"[^A-Za-z0-9_./@-]", "_", key), value)
+
+
+def inline_images(html: str, folder: Path) -> str:
+    """Embed relative PNG references as data URIs: the KFP UI shows one HTML file, no folder."""
+
+    def embed(match: re.Match) -> str:
+        image = folder / match.group(2)
+        if not image.is_file():
+            return match.group(0)
+        data = base64.b64encode(image.read_bytes()).decode()
+        return f"{match.group(1)}data:image/png;base64,{data}{match.group(3)}"
+
+    return re.sub(r'(src=["\'])([^"\':]+\.png)(["\'])', embed, html)
+
+
+def copy_file(source: Path, artifact) -> None:
+    """Copy one file to an artifact's path (a missing report is an error, not a blank tab)."""
+    if not source.is_file():
+        raise FileNotFoundError(f"expected {source} to be written by the step; it is missing")
+    Path(artifact.path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, artifact.path)
+
+
+def curate_step(pool_sources: list, eval_sets: list, n: int, seed: int, teacher: dict, grader: dict,
+                attempt_models: list, workdir: str, dataset, report, metrics) -> dict:  # fmt: skip
+    """s1's curation (quality, difficulty, diversity, decontamination) into `dataset/`.
+
+    Model calls are cached under `workdir` (the shared volume), so a retried or repeated run
+    never pays twice for a teacher trace or a grade.
+    """
+    from s1.curation.config import CurationConfig
+    from s1.curation.run import curate
+
+    config = CurationConfig.from_dict(
+        {
+            "pool": list(pool_sources),
+            "eval_sets": list(eval_sets),
+            "n": n,
+            "seed": seed,
+            "out": dataset.path,
+            "cache_dir": str(Path(workdir) / "cache" / "curation"),
+            "teacher": teacher or None,
+            "grader": grader or None,
+            "attempt_models": list(attempt_models),
+        }
+    )
+    summary = curate(config)
+    out = Path(dataset.path)
+    selected = sum(1 for line in (out / "selected.jsonl").open() if line.strip())
+    dataset.metadata.update({"examples": selected, "format": "s1 training examples (JSONL)"})
+    copy_file(out / "report.md", report)
+    log_metrics(metrics, summary)
+    return summary
+
+
+def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher: str, num_nodes: int,
+               gpus_per_node: int, workdir: str, pvc_name: str, namespace: str, storage_secret: str,
+               model, metrics) -> dict:  # fmt: skip
+    """Fine-tune on `dataset` with the chosen launcher; the final model lands in `model`.
+
+    Data and checkpoints go to ``workdir/runs/<fingerprint>/`` (the shared PVC on the cluster),
+    named by what determines the result: the data, recipe, settings and image. A retried step
+    or a repeated run with the same inputs therefore attaches to the same PyTorchJob or resumes
+    from its checkpoints instead of training again. Locally the final model is also copied into
+    the artifact; on the cluster the artifact records the PVC location (32B weights stay put).
+    """
+    from pipelines.images import image_for
+    from pipelines.kube import current_namespace
+    from pipelines.launchers import LocalLauncher, PyTorchJobLauncher
+    from pipelines.pytorchjob import TrainingJobSpec
+
+    launchers = {"pytorchjob": PyTorchJobLauncher, "local": LocalLauncher}
+    if launcher not in launchers:
+        raise ValueError(f"unknown launcher {launcher!r}; expected one of {', '.join(launchers)}")
+    examples = Path(dataset.path) / "selected.jsonl"
+    settings = {str(k): str(v) for k, v in (overrides or {}).items()}
+    if base_model:
+        settings["model"] = base_model
+    image = image_for("train")
+    fingerprint = training_fingerprint(examples, recipe, settings, num_nodes, gpus_per_node, image)
+    run_dir = Path(workdir) / "runs" / f"train-{fingerprint}"
+    data_dir = run_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(examples, data_dir / "selected.jsonl")
+    spec = TrainingJobSpec(
+        name=f"s1-train-{fingerprint}",
+        recipe=recipe,
+        data=str(data_dir),
+        out=str(run_dir / "train"),
+        overrides=settings,
+        namespace=namespace or current_namespace(),
+        image=image,
+        num_nodes=num_nodes,
+        gpus_per_node=gpus_per_node,
+        pvc_name=pvc_name,
+        pvc_mount=workdir,
+        secret_name=storage_secret or None,
+    )
+    summary = launchers[launcher]().run(spec)
+    final = run_dir / "train" / "model"
+    relative = final.relative_to(workdir)
+    model.metadata.update(
+        {"path": str(final), "storage_uri": f"pvc://{pvc_name}/{relative}", "recipe": recipe, "base_model": base_model}
+    )
+    if launcher == "local":
+        shutil.copytree(final, model.path, dirs_exist_ok=True)
+    else:
+        Path(model.path).mkdir(parents=True, exist_ok=True)
+        (Path(model.path) / "LOCATION").write_text(f"{final}\npvc://{pvc_name}/{relative}\n")
+    log_metrics(metrics, summary)
+    return summary
+
+
+def training_fingerprint(examples: Path, recipe: str, settings: dict, num_nodes: int, gpus_per_node: int,
+                         image: str) -> str:  # fmt: skip
+    """12 hex digits naming one training result: same data and settings, same name."""
+    digest = hashlib.sha256(examples.read_bytes())
+    digest.update(json.dumps([recipe, sorted(settings.items()), num_nodes, gpus_per_node, image]).encode())
+    return digest.hexdigest()[:12]
+
+
+def model_dir(model) -> Path:
+    """Where a Model artifact's weights are: on the shared volume if recorded, else the artifact."""
+    recorded = model.metadata.get("path")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    return Path(model.path)
+
+
+def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore: int, results, report,
+                  summary, metrics) -> dict:  # fmt: skip
+    """Budget-forced generation and grading over each benchmark and thinking budget."""
+    from s1.evaluation.run import evaluate
+
+    out = Path(results.path)
+    figures = evaluate(
+        model=model_dir(model),
+        benchmarks=list(benchmarks),
+        budgets=[int(b) for b in budgets],
+        out=out,
+        limit=limit or None,
+        num_ignore=num_ignore,
+    )
+    html = (out / "report.html").read_text()
+    Path(report.path).write_text(inline_images(html, out))
+    copy_file(out / "report.md", summary)
+    results.metadata.update({"benchmarks": list(benchmarks), "budgets": [int(b) for b in budgets]})
+    log_metrics(metrics, figures)
+    return figures
+
+
+def deploy_step(model, service_name: str, namespace: str, gpus: int, min_replicas: int, max_replicas: int,
+                timeout_seconds: int) -> str:  # fmt: skip
+    """Create or update the InferenceService serving `model`; returns its URL once Ready."""
+    from pipelines.images import image_for
+    from pipelines.inferenceservice import InferenceServiceSpec, deploy
+    from pipelines.kube import current_namespace
+
+    storage_uri = model.metadata.get("storage_uri")
+    if not storage_uri:
+        raise ValueError("the Model artifact records no storage_uri: deploy needs a model on the shared PVC")
+    spec = InferenceServiceSpec(
+        name=service_name,
+        storage_uri=storage_uri,
+        namespace=namespace or current_namespace(),
+        image=image_for("serve"),
+        gpus=gpus,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+    )
+    return deploy(spec, timeout_seconds=timeout_seconds)["url"]
+
