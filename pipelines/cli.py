@@ -1,0 +1,161 @@
+"""`s1 pipeline {compile,run-local,submit}`: the s1 Kubeflow pipeline from the command line.
+
+Usage: s1 pipeline run-local --out runs/local
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+SPEC_PATH = Path(__file__).resolve().parent / "s1_pipeline.yaml"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    pipeline = subparsers.add_parser("pipeline", help="compile, run locally or submit the s1 Kubeflow pipeline")
+    actions = pipeline.add_subparsers(dest="pipeline_command", required=True)
+
+    compile_ = actions.add_parser(
+        "compile",
+        help="compile the pipeline to its KFP IR YAML (the committed spec by default)",
+        description="Usage: s1 pipeline compile --out pipelines/s1_pipeline.yaml",
+    )
+    compile_.add_argument("--out", type=Path, default=SPEC_PATH, help=f"YAML to write (default {SPEC_PATH.name})")
+    compile_.set_defaults(func=_compile)
+
+    local = actions.add_parser(
+        "run-local",
+        help="run the whole pipeline on this machine with kfp.local (no cluster, no Docker)",
+        description="Usage: s1 pipeline run-local --out runs/local [--model tiny-qwen]",
+    )
+    local.add_argument("--out", type=Path, required=True, help="folder for inputs, artifacts and the summary")
+    local.add_argument("--model", choices=["smollm2", "tiny-qwen"], default="smollm2",
+                       help="smollm2: a real 135M instruct model (minutes); tiny-qwen: random 10M (fast, for tests)")  # fmt: skip
+    local.add_argument("--pool-size", type=int, default=200, help="synthetic pool questions (default 200)")
+    local.add_argument("--n", type=int, default=48, help="questions curation selects (default 48)")
+    local.add_argument("--eval-size", type=int, default=16, help="held-out synthetic benchmark questions (default 16)")
+    local.add_argument("--budgets", type=int, nargs="+", default=None, help="max thinking tokens to evaluate at")
+    local.add_argument("--seed", type=int, default=0, help="pool and selection seed")
+    local.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="training recipe override, repeatable (e.g. --set epochs=1)")  # fmt: skip
+    local.add_argument("--json", action="store_true", help="print the summary as JSON")
+    local.set_defaults(func=_run_local)
+
+    submit = actions.add_parser(
+        "submit",
+        help="start a run on a Kubeflow Pipelines server (wraps kfp.Client)",
+        description="Usage: s1 pipeline submit --host https://kubeflow.example.com/pipeline "
+        "--experiment s1 --param n=1000",
+    )
+    submit.add_argument("--host", required=True, help="KFP API endpoint (e.g. http://localhost:8080)")
+    submit.add_argument("--package", type=Path, default=SPEC_PATH, help="compiled pipeline YAML")
+    submit.add_argument("--experiment", default="s1", help="experiment name (created if missing)")
+    submit.add_argument("--run-name", default=None, help="run name (default: pipeline name and time)")
+    submit.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user mode)")
+    submit.add_argument("--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+                        help="pipeline parameter; VALUE is JSON when it parses (lists, numbers), else text")  # fmt: skip
+    submit.add_argument("--no-cache", action="store_true", help="run every step even if a cached result exists")
+    submit.add_argument("--json", action="store_true", help="print the run id and URL as JSON")
+    submit.set_defaults(func=_submit)
+
+
+def parse_params(pairs: list[str]) -> dict:
+    """``key=value`` pairs; values that parse as JSON (``[500,1000]``, ``8``, ``true``) are typed."""
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param {pair!r}: expected KEY=VALUE")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def known_parameters() -> dict:
+    """The pipeline's parameters and their defaults, from the pipeline function itself."""
+    import inspect
+
+    from pipelines.pipeline import s1_pipeline
+
+    signature = inspect.signature(s1_pipeline.pipeline_func)
+    return {name: parameter.default for name, parameter in signature.parameters.items()}
+
+
+def compile_pipeline(out: Path) -> Path:
+    from kfp import compiler
+
+    from pipelines.pipeline import s1_pipeline
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(s1_pipeline, str(out))
+    return out
+
+
+def _compile(args: argparse.Namespace) -> int:
+    print(f"compiled the s1 pipeline to {compile_pipeline(args.out)}")
+    return 0
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from pipelines.local_run import DEFAULT_BUDGETS, LocalRunConfig, run_local
+
+    overrides = {}
+    for pair in args.overrides:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {pair!r}: expected KEY=VALUE")
+        overrides[key] = value
+    config = LocalRunConfig(
+        out=args.out,
+        model=args.model,
+        pool_size=args.pool_size,
+        n=args.n,
+        eval_size=args.eval_size,
+        budgets=tuple(args.budgets or DEFAULT_BUDGETS),
+        seed=args.seed,
+        train_overrides=overrides,
+    )
+    result = run_local(config)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    paths = result["paths"]
+    print(f"\ns1 pipeline finished locally in {result['seconds']:.0f} s (kfp.local run: {result['run']})")
+    for name, label in (
+        ("dataset", "curated dataset (selected.jsonl, report, plots)"),
+        ("model", "fine-tuned model (safetensors + tokenizer)"),
+        ("evaluation", "evaluation (samples.jsonl, metrics.json)"),
+        ("plot", "accuracy vs thinking budget"),
+        ("curation_report.md", "curation report"),
+        ("evaluation_report.html", "evaluation report"),
+        ("metrics", "metrics of every step"),
+    ):
+        if name in paths:
+            print(f"  {label:<48} {paths[name]}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    import kfp
+
+    if not args.package.is_file():
+        raise FileNotFoundError(f"pipeline package {args.package} not found; run `s1 pipeline compile` first")
+    params = parse_params(args.params)
+    unknown = sorted(set(params) - set(known_parameters()))
+    if unknown:
+        raise ValueError(f"unknown pipeline parameters {unknown}; known: {sorted(known_parameters())}")
+    client = kfp.Client(host=args.host, namespace=args.namespace)
+    run = client.create_run_from_pipeline_package(
+        str(args.package),
+        arguments=params,
+        run_name=args.run_name,
+        experiment_name=args.experiment,
+        namespace=args.namespace,
+        enable_caching=False if args.no_cache else None,
+    )
+    url = f"{args.host.rstrip('/')}/#/runs/details/{run.run_id}"
+    print(json.dumps({"run_id": run.run_id, "url": url}) if args.json else f"started run {run.run_id}: {url}")
+    return 0

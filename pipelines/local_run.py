@@ -1,0 +1,151 @@
+"""Run the s1 pipeline on this machine with KFP's own local runner, then gather its artifacts.
+
+Usage: s1 pipeline run-local --out runs/local [--model tiny-qwen]
+
+The same `s1_pipeline` function that compiles to `pipelines/s1_pipeline.yaml` runs through
+`kfp.local` (subprocess runner, no Docker), with arguments a laptop can afford: a synthetic pool
+and a held-out synthetic benchmark written under OUT/inputs, a small model, the local training
+launcher, deployment off. The artifacts are then linked into OUT under stable names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# What each local model is trained with (recipes in s1/recipes/train/) and evaluated at.
+LOCAL_MODELS = {"smollm2": "smollm2", "tiny-qwen": "tiny-qwen"}
+DEFAULT_BUDGETS = (32, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class LocalRunConfig:
+    """Arguments for one local run; validated before anything is written."""
+
+    out: Path
+    model: str = "smollm2"
+    pool_size: int = 200
+    n: int = 48
+    eval_size: int = 16
+    budgets: tuple[int, ...] = DEFAULT_BUDGETS
+    seed: int = 0
+    train_overrides: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.model not in LOCAL_MODELS:
+            raise ValueError(f"--model must be one of {', '.join(LOCAL_MODELS)}, got {self.model!r}")
+        if self.pool_size < 1 or self.n < 1 or self.eval_size < 1:
+            raise ValueError("--pool-size, --n and --eval-size must be ≥ 1")
+        if self.n > self.pool_size:
+            raise ValueError(f"--n {self.n} cannot exceed --pool-size {self.pool_size}")
+        if not self.budgets or any(b < 1 for b in self.budgets):
+            raise ValueError(f"--budgets must be positive token counts, got {list(self.budgets)}")
+
+
+def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
+    """A synthetic training pool and a held-out synthetic benchmark (another seed)."""
+    from s1.pool.synth import synthesize_pool
+
+    inputs = config.out / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    pool, benchmark = inputs / "pool.jsonl", inputs / "benchmark.jsonl"
+    for path, rows in (
+        (pool, synthesize_pool(config.pool_size, config.seed)),
+        (benchmark, synthesize_pool(config.eval_size, config.seed + 1_000_003)),
+    ):
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return pool, benchmark
+
+
+def pipeline_arguments(config: LocalRunConfig, pool: Path, benchmark: Path) -> dict:
+    """The s1 pipeline's parameters for a laptop: everything else keeps its cluster default."""
+    return {
+        "pool_sources": [str(pool)],
+        "eval_sets": [str(benchmark)],
+        "n": config.n,
+        "seed": config.seed,
+        "base_model": "",  # the local recipe names its model (local:smollm2 / local:tiny-qwen)
+        "recipe": LOCAL_MODELS[config.model],
+        "train_overrides": dict(config.train_overrides),
+        "train_launcher": "local",
+        "num_nodes": 1,
+        "gpus_per_node": 0,
+        "benchmarks": [str(benchmark)],
+        "budgets": list(config.budgets),
+        "eval_limit": 0,
+        "workdir": str((config.out / "work").resolve()),
+        "deploy_model": False,
+    }
+
+
+def run_local(config: LocalRunConfig) -> dict:
+    """Run the pipeline through `kfp.local`; return where everything landed (see `collect`)."""
+    from kfp import local
+
+    from pipelines.pipeline import s1_pipeline
+
+    started = time.monotonic()
+    config.out.mkdir(parents=True, exist_ok=True)
+    pool, benchmark = write_inputs(config)
+    root = (config.out / "kfp").resolve()
+    before = set(root.iterdir()) if root.is_dir() else set()
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
+    s1_pipeline(**pipeline_arguments(config, pool, benchmark))
+    runs = sorted(set(root.iterdir()) - before, key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise RuntimeError(f"kfp.local wrote no run folder under {root}")
+    result = collect(runs[-1], config.out)
+    result["seconds"] = round(time.monotonic() - started, 1)
+    (config.out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link (same disk, no copy of the weights) or copy `source` to `target`."""
+    if target.exists() or target.is_symlink():
+        shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+    if source.is_dir():
+        try:
+            shutil.copytree(source, target, copy_function=os.link)
+        except OSError:
+            shutil.copytree(source, target)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def collect(run: Path, out: Path) -> dict:
+    """Link a local run's artifacts into `out` under stable names and gather its metrics.
+
+    kfp.local lays a run out as ``<run>/<task>/<output>``; each Metrics output is a JSON file.
+    """
+    layout = {
+        "dataset": run / "curate" / "dataset",
+        "model": run / "train" / "model",
+        "evaluation": run / "evaluate" / "results",
+        "curation_report.md": run / "curate" / "report",
+        "evaluation_report.html": run / "evaluate" / "report",
+        "evaluation_report.md": run / "evaluate" / "summary",
+    }
+    missing = [str(path) for path in layout.values() if not path.exists()]
+    if missing:
+        raise FileNotFoundError(f"the local run {run} lacks expected artifacts: {', '.join(missing)}")
+    paths = {}
+    for name, source in layout.items():
+        _link_tree(source, out / name)
+        paths[name] = str(out / name)
+    plot = out / "evaluation" / "scaling.png"
+    if plot.is_file():
+        _link_tree(plot, out / "accuracy_vs_thinking_budget.png")
+        paths["plot"] = str(out / "accuracy_vs_thinking_budget.png")
+    metrics = {}
+    for task in ("curate", "train", "evaluate"):
+        source = run / task / "metrics"
+        metrics[task] = json.loads(source.read_text()) if source.is_file() and source.stat().st_size else {}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    paths["metrics"] = str(out / "metrics.json")
+    return {"run": str(run), "paths": paths, "metrics": metrics}
