@@ -9,8 +9,6 @@ functions `job_status` and `follow_log`.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,27 +170,15 @@ class PyTorchJobLauncher:
 # ---------------------------------------------------------------- on this machine
 
 
-def torchrun_command(spec: TrainingJobSpec, nproc_per_node: int, nnodes: int = 1, node_rank: int = 0,
-                     master_port: int = 29500) -> list[str]:  # fmt: skip
-    """The same worker entry as the pod runs, with the topology torchrun gets from PET_* there."""
-    from pipelines.pytorchjob import worker_command
-
-    topology = [
-        f"--nnodes={nnodes}", f"--nproc-per-node={nproc_per_node}", f"--node-rank={node_rank}",
-        "--master-addr=127.0.0.1", f"--master-port={master_port}",
-    ]  # fmt: skip
-    _torchrun, *entry = worker_command(spec)  # `python -m torch.distributed.run` is torchrun
-    return [sys.executable, "-m", "torch.distributed.run", *topology, *entry]
-
-
 class LocalLauncher:
     """Run the training entry point on this machine (CPU, gloo): the local pipeline and tests.
 
-    One process calls `s1.train.run.train` in-process; more run `s1.train.worker` under
-    torchrun, `nnodes` torchrun agents on 127.0.0.1 to exercise the multi-node path.
+    One process calls `s1.train.run.train` in-process (no start-up cost); more go through
+    `s1.train.launch.launch_local`: `nnodes` torchrun agents on 127.0.0.1 running
+    `s1.train.worker`, the multi-node path without a cluster.
     """
 
-    def __init__(self, nproc_per_node: int = 1, nnodes: int = 1, master_port: int = 29500):
+    def __init__(self, nproc_per_node: int = 1, nnodes: int = 1, master_port: int | None = None):
         if nproc_per_node < 1 or nnodes < 1:
             raise ValueError("nproc_per_node and nnodes must be ≥ 1")
         self.nproc_per_node, self.nnodes, self.master_port = nproc_per_node, nnodes, master_port
@@ -204,11 +190,11 @@ class LocalLauncher:
 
             summary = train(spec.recipe, Path(spec.data), Path(spec.out), overrides=dict(spec.overrides) or None)
             return {"job": spec.name, "status": "Succeeded", "seconds": time.monotonic() - started, **summary}
-        agents = [
-            subprocess.Popen(torchrun_command(spec, self.nproc_per_node, self.nnodes, rank, self.master_port))
-            for rank in range(self.nnodes)
-        ]
-        codes = [agent.wait() for agent in agents]
-        if any(codes):
-            raise TrainingJobFailed(f"local training {spec.name} failed: torchrun exit codes {codes}")
-        return {"job": spec.name, "status": "Succeeded", "seconds": time.monotonic() - started}
+        from s1.train.launch import LaunchError, launch_local
+
+        try:
+            summary = launch_local(spec.recipe, Path(spec.data), Path(spec.out), dict(spec.overrides),
+                                   self.nproc_per_node, self.nnodes, self.master_port)  # fmt: skip
+        except LaunchError as error:
+            raise TrainingJobFailed(f"local training {spec.name} failed: {error}") from error
+        return {"job": spec.name, "status": "Succeeded", "seconds": time.monotonic() - started, **summary}
