@@ -27,6 +27,7 @@ REASONS = (
     "missing_gold",
     "missing_prediction",
     "thinking_not_closed",  # the model never ended its thinking: wrong even if the tail is right
+    "invalid_row",  # a predictions-file line that is not a JSON object
 )
 _LOCK = threading.Lock()
 _MATH_MODE = re.compile(r"(?<!\\)\$")  # an unescaped $: the text already delimits its math
