@@ -1,0 +1,79 @@
+"""`s1 curate`: select the N training examples worth having from a question pool.
+
+Usage: s1 curate --pool pool.jsonl --eval-set eval.jsonl --n 1000 --out curated/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    curate = subparsers.add_parser(
+        "curate",
+        help="quality, decontamination, difficulty and diversity selection of a question pool",
+        description="Usage: s1 curate --pool pool.jsonl --eval-set eval.jsonl --n 1000 --out curated/\n"
+        "Pool and eval-set entries are LOCATION or ADAPTER=LOCATION (a .jsonl/.parquet file or a "
+        "Hugging Face dataset id; adapters: s1/curation/sources/*.yaml). Endpoints for the "
+        "teacher, attempt models and grader are set in --config YAML or by the flags below.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    curate.add_argument("--pool", nargs="+", help="pool sources ([ADAPTER=]LOCATION)")
+    curate.add_argument("--eval-set", nargs="*", dest="eval_sets",
+                        help="evaluation sets to decontaminate against ([ADAPTER=]LOCATION)")
+    curate.add_argument("--n", type=int, help="number of examples to select (default 1000)")
+    curate.add_argument("--out", type=Path, help="output folder")
+    curate.add_argument("--seed", type=int, help="selection seed (default 0)")
+    curate.add_argument("--config", type=Path, help="curation config YAML (flags override it)")
+    curate.add_argument("--cache-dir", type=Path, help="model-call cache (default OUT/cache)")
+    curate.add_argument("--tokenizer", help="tokenizer for trace lengths (default: Qwen2.5)")
+    curate.add_argument("--decontamination-threshold", type=float,
+                        help="drop when more than this fraction of 8-grams is shared (default 0: any)")
+    curate.add_argument("--base-url", help="OpenAI-compatible endpoint for the models named below")
+    curate.add_argument("--teacher", help="teacher model for missing traces")
+    curate.add_argument("--attempt-model", action="append", dest="attempt_models",
+                        help="difficulty model (repeatable); questions any of them solves are dropped")
+    curate.add_argument("--grader", help="grader model (non-math grading, domain classification)")
+    curate.add_argument("--preselect", action="store_true", help="apply s1's pre-selection rule")
+    curate.add_argument("--json", action="store_true", help="print the report as JSON")
+    curate.set_defaults(func=_curate)
+
+
+def _endpoint(model: str | None, base_url: str | None) -> dict | None:
+    if model is None:
+        return None
+    return {"model": model, **({"base_url": base_url} if base_url else {})}
+
+
+def config_from_args(args: argparse.Namespace):
+    from s1.curation.config import CurationConfig
+
+    overrides = {
+        "pool": args.pool, "eval_sets": args.eval_sets, "n": args.n,
+        "out": args.out, "seed": args.seed, "cache_dir": args.cache_dir,
+        "tokenizer": args.tokenizer, "decontamination_threshold": args.decontamination_threshold,
+        "teacher": _endpoint(args.teacher, args.base_url),
+        "grader": _endpoint(args.grader, args.base_url),
+        "attempt_models": [_endpoint(m, args.base_url) for m in args.attempt_models or []] or None,
+        "preselect": True if args.preselect else None,
+    }
+    if args.config is not None:
+        return CurationConfig.from_yaml(args.config, overrides)
+    if not args.pool or args.out is None:
+        raise ValueError("--pool and --out are required (or give them in --config)")
+    return CurationConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+
+
+def _curate(args: argparse.Namespace) -> int:
+    from s1.curation.run import curate
+
+    report = curate(config_from_args(args))
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for stage in report["stages"]:
+            print(f"{stage['stage']:>14}: {stage['in']:>7} -> {stage['out']:>7}")
+        print(f"selected {report['selected']} examples into {args.out or report['config']['out']}")
+    return 0

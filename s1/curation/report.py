@@ -1,0 +1,153 @@
+"""Curation outputs: selected.jsonl, dropped.jsonl, report.json, report.md and PNG plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from s1.curation.records import Drop, Question
+
+SELECTED = "selected.jsonl"
+DROPPED = "dropped.jsonl"
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+TRACE_PLOT = "trace_lengths.png"
+DOMAIN_PLOT = "domains.png"
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """Write atomically (temp file + rename): readers never see half a file."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(partial, path)
+
+
+def drop_reasons(drops: list[Drop]) -> dict[str, dict[str, int]]:
+    """{stage: {reason: count}} in stage order of first appearance."""
+    reasons: dict[str, Counter] = {}
+    for drop in drops:
+        reasons.setdefault(drop.stage, Counter())[drop.reason] += 1
+    return {stage: dict(counter.most_common()) for stage, counter in reasons.items()}
+
+
+def length_summary(values: list[int]) -> dict:
+    if not values:
+        return {"count": 0}
+    return {"count": len(values), "min": min(values), "median": statistics.median(values),
+            "mean": round(statistics.fmean(values), 1), "max": max(values),
+            "total": sum(values)}
+
+
+def plot_trace_lengths(candidates: list[int], selected: list[int], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    bins = 40 if candidates else 1
+    if candidates:
+        axis.hist(candidates, bins=bins, alpha=0.5, label=f"candidates ({len(candidates)})",
+                  density=True)
+    if selected:
+        axis.hist(selected, bins=bins, alpha=0.6, label=f"selected ({len(selected)})", density=True)
+    axis.set_xlabel("thinking tokens (target tokenizer)")
+    axis.set_ylabel("density")
+    axis.set_title("Trace length: selection vs. candidates")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_domains(candidates: Counter, selected: Counter, path: Path, top: int = 30) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [name for name, _ in (selected + candidates).most_common(top)]
+    figure, axis = plt.subplots(figsize=(8, max(3, 0.3 * len(names) + 1)))
+    positions = range(len(names))
+    total_c, total_s = max(sum(candidates.values()), 1), max(sum(selected.values()), 1)
+    axis.barh([p + 0.2 for p in positions], [candidates[n] / total_c for n in names], height=0.4,
+              label="candidates")
+    axis.barh([p - 0.2 for p in positions], [selected[n] / total_s for n in names], height=0.4,
+              label="selected")
+    axis.set_yticks(list(positions), names)
+    axis.invert_yaxis()
+    axis.set_xlabel("share")
+    axis.set_title("Domains: selection vs. candidates")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def markdown(report: dict) -> str:
+    """A human-readable summary of report.json."""
+    lines = ["# Curation report", "",
+             f"Selected **{report['selected']}** of {report['pool_rows']} pool rows "
+             f"(target {report['config']['n']}, seed {report['config']['seed']}).", "",
+             "## Stages", "", "| stage | in | out | dropped | seconds |", "| --- | --- | --- | --- | --- |"]
+    for stage in report["stages"]:
+        lines.append(f"| {stage['stage']} | {stage['in']} | {stage['out']} | {stage['dropped']} "
+                     f"| {stage['seconds']:.2f} |")
+    lines += ["", "## Drop reasons", "", "| stage | reason | count |", "| --- | --- | --- |"]
+    for stage, reasons in report["drop_reasons"].items():
+        for reason, count in reasons.items():
+            lines.append(f"| {stage} | {reason} | {count} |")
+    failed = [s for s in report["sources"] if s["error"]]
+    if failed:
+        lines += ["", "## Unreadable sources", ""]
+        lines += [f"- `{s['spec']}`: {s['error']}" for s in failed]
+    if report["contamination"]:
+        lines += ["", "## Decontamination", "", "| id | eval set | eval id | overlap | n-gram |",
+                  "| --- | --- | --- | --- | --- |"]
+        for row in report["contamination"][:50]:
+            lines.append(f"| {row['id']} | {row['eval_set']} | {row['eval_id']} | "
+                         f"{row['overlap']:.0%} | {row['ngram']} |")
+        if len(report["contamination"]) > 50:
+            lines.append(f"\n({len(report['contamination']) - 50} more in report.json)")
+    lines += ["", "## Domains", "", "| domain | candidates | selected |", "| --- | --- | --- |"]
+    for domain, count in report["domains"]["candidates"].items():
+        lines.append(f"| {domain} | {count} | {report['domains']['selected'].get(domain, 0)} |")
+    lengths = report["thinking_tokens"]
+    lines += ["", "## Trace length (thinking tokens)", "",
+              f"- candidates: {lengths['candidates']}", f"- selected: {lengths['selected']}", ""]
+    lines += [f"![{name}]({name})" for name in report["plots"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(out: Path, selected: list[Question], candidates: list[Question],
+                  drops: list[Drop], report: dict) -> dict:
+    """Write every output file; returns the report with the domain/length figures filled in."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / SELECTED, (q.training_example() for q in selected))
+    write_jsonl(out / DROPPED, (d.as_dict() for d in drops))
+    candidate_domains = Counter(q.domain or "unknown" for q in candidates)
+    selected_domains = Counter(q.domain or "unknown" for q in selected)
+    candidate_lengths = [q.thinking_tokens for q in candidates if q.thinking_tokens is not None]
+    selected_lengths = [q.thinking_tokens for q in selected if q.thinking_tokens is not None]
+    report = {
+        **report,
+        "selected": len(selected),
+        "drop_reasons": drop_reasons(drops),
+        "domains": {"candidates": dict(candidate_domains.most_common()),
+                    "selected": dict(selected_domains.most_common())},
+        "thinking_tokens": {"candidates": length_summary(candidate_lengths),
+                            "selected": length_summary(selected_lengths)},
+        "plots": [TRACE_PLOT, DOMAIN_PLOT],
+        "files": {"selected": SELECTED, "dropped": DROPPED, "report": REPORT_MD},
+    }
+    plot_trace_lengths(candidate_lengths, selected_lengths, out / TRACE_PLOT)
+    plot_domains(candidate_domains, selected_domains, out / DOMAIN_PLOT)
+    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out / REPORT_MD).write_text(markdown(report))
+    return report

@@ -1,0 +1,110 @@
+"""`curate(config)`: the whole s1 curation, stage by stage, with a report of every drop.
+
+Stage order puts the cheap, model-free filters first so no teacher or attempt call is paid for a
+question that decontamination or the question-format rules would drop anyway:
+ingest → dedupe → decontaminate → quality (questions) → traces (teacher) → quality (traces) →
+difficulty → trace length → domains → selection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from s1.curation import dedupe, decontaminate, quality, selection
+from s1.curation.config import CurationConfig
+from s1.curation.ingest import ingest, read_eval_questions
+from s1.curation.records import Drop, Question
+from s1.curation.report import write_outputs
+from s1.curation.tokens import batched_token_counts, load_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Run:
+    """Accumulates drops and per-stage counts/timings while questions flow through."""
+
+    questions: list[Question]
+    drops: list[Drop] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)
+
+    def stage(self, name: str, step: Callable[[list[Question]], tuple[list[Question], list[Drop]]]) -> None:
+        start, before = time.perf_counter(), len(self.questions)
+        self.questions, drops = step(self.questions)
+        self.drops.extend(drops)
+        seconds = time.perf_counter() - start
+        self.stages.append({"stage": name, "in": before, "out": len(self.questions),
+                            "dropped": len(drops), "seconds": round(seconds, 3)})
+        log.info("%-14s %6d -> %6d  (%d dropped, %.1fs)", name, before, len(self.questions),
+                 len(drops), seconds)
+
+
+def curate(config: CurationConfig) -> dict:
+    """Run the curation described by `config`; writes OUT/ files and returns the report."""
+    started = time.perf_counter()
+    evals, eval_reports = read_eval_questions(config.eval_sets)
+    start = time.perf_counter()
+    ingested = ingest(config.pool)
+    if not ingested.questions and all(s.error for s in ingested.sources):
+        raise ValueError("no pool source could be read: "
+                         + "; ".join(f"{s.spec}: {s.error}" for s in ingested.sources))
+    run = _Run(ingested.questions, drops=list(ingested.drops))
+    pool_rows = sum(s.rows for s in ingested.sources)
+    run.stages.append({"stage": "ingest", "in": pool_rows, "out": len(run.questions),
+                       "dropped": len(ingested.drops), "seconds": round(time.perf_counter() - start, 3)})
+
+    run.stage("dedupe", lambda qs: dedupe.dedupe(qs, config.dedupe_ngram,
+                                                 config.near_duplicate_threshold))
+    contamination: list[dict] = []
+
+    def decontaminate_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
+        kept, drops, rows = decontaminate.decontaminate(
+            qs, evals, config.decontamination_ngram, config.decontamination_threshold)
+        contamination.extend(rows)
+        return kept, drops
+
+    run.stage("decontaminate", decontaminate_step)
+    run.stage("quality", lambda qs: quality.filter_questions(qs, config.asy_allowed_sources))
+    run.stage("trace quality", quality.filter_traces)
+    run.stage("trace length", lambda qs: _measure_traces(qs, config.tokenizer))
+    candidates = list(run.questions)
+    chosen: list[int] = []
+
+    def select_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
+        picked, pre = selection.select(qs, config.n, config.seed, config.preselect)
+        chosen.append(pre)
+        return picked, []
+
+    run.stage("selection", select_step)
+    if len(run.questions) < config.n:
+        log.warning("only %d questions survived the filters; selected all of them (asked for %d)",
+                    len(run.questions), config.n)
+    report = {
+        "config": config.as_dict(),
+        "pool_rows": pool_rows,
+        "sources": [s.as_dict() for s in ingested.sources],
+        "eval_sets": [s.as_dict() for s in eval_reports],
+        "eval_questions": len(evals),
+        "stages": run.stages,
+        "preselected": chosen[0],
+        "contamination": contamination,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    report = write_outputs(config.out, run.questions, candidates, run.drops, report)
+    log.info("selected %d questions into %s in %.1fs", report["selected"], config.out,
+             report["seconds"])
+    return report
+
+
+def _measure_traces(questions: list[Question], tokenizer_name: str | None
+                    ) -> tuple[list[Question], list[Drop]]:
+    """Trace length in target-model tokens; a question keeps its count if one was set already."""
+    todo = [q for q in questions if q.thinking_tokens is None]
+    if todo:
+        tokenizer = load_tokenizer(tokenizer_name)
+        for question, count in zip(todo, batched_token_counts(tokenizer, [q.thinking or "" for q in todo])):
+            question.thinking_tokens = count
+    return questions, []

@@ -1,0 +1,1 @@
+"""Synthetic question pools (`s1 pool synth`)."""

@@ -1,0 +1,53 @@
+"""`s1 pool synth --n N --seed S --out FILE`: write a synthetic question pool as JSONL.
+
+Usage: s1 pool synth --n 200 --seed 0 --out pool.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    pool = subparsers.add_parser("pool", help="synthetic question pools")
+    actions = pool.add_subparsers(dest="pool_command", required=True)
+    synth = actions.add_parser(
+        "synth",
+        help="write a deterministic synthetic pool (questions, traces, answers) as JSONL",
+        description="Usage: s1 pool synth --n 200 --seed 0 --out pool.jsonl",
+    )
+    synth.add_argument("--n", type=int, required=True, help="number of questions")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pool)")
+    synth.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    synth.add_argument(
+        "--defects", action="store_true",
+        help="also append one row per known defect (for exercising curation's checks)",
+    )
+    synth.add_argument("--json", action="store_true", help="print a summary as JSON")
+    synth.set_defaults(func=_synth)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from s1.pool.defects import defective_rows
+    from s1.pool.synth import synthesize_pool
+
+    rows = synthesize_pool(args.n, args.seed)
+    if args.defects:
+        rows += defective_rows(args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_name(args.out.name + ".partial")
+    with partial.open("w") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    partial.replace(args.out)
+    summary = {
+        "path": str(args.out),
+        "rows": len(rows),
+        "domains": dict(sorted(Counter(str(row["domain"]) for row in rows).items())),
+    }
+    print(json.dumps(summary) if args.json else f"wrote {len(rows)} rows to {args.out}")
+    return 0
