@@ -51,3 +51,5 @@ class Generation:
     num_waits: int  # end-of-thinking attempts replaced by the ignore string
     hit_cap: bool  # the thinking cap forced the answer delimiter
     closed: bool  # an answer section exists (forced or natural)
+    # The generated token ids (what `text` decodes from); exact counts need no re-tokenising.
+    token_ids: tuple[int, ...] = ()

@@ -1,0 +1,182 @@
+"""Budget-forced generation with transformers: load a model, generate in batches, or stream.
+
+    model, tokenizer = load_model("models/tiny-qwen")
+    [result] = generate(model, tokenizer, [generation_prompt("What is 2+2?")],
+                        Budget(max_thinking_tokens=512, num_ignore=1))
+
+Each batch is ONE `model.generate` call; budget forcing runs inside it as a logits processor
+(`transformers_logits.BudgetForcingLogitsProcessor`), so there is no re-prefill between rounds.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+from transformers import LogitsProcessorList, TextIteratorStreamer
+
+from s1.format import delimiter_ids, split_completion
+from s1.generation.budget_forcing import BudgetForcer, ForcingPlan, plan_for
+from s1.generation.transformers_logits import (
+    BudgetForcingLogitsProcessor,
+    generate_kwargs,
+    sampling_processors,
+)
+from s1.generation.types import Budget, Generation, Sampling
+
+
+def load_model(path_or_id: str | Path):
+    """(model, tokenizer) on CPU in eval mode, float32 (as s1 evaluates)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path_or_id)
+    model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=torch.float32)
+    model.eval()
+    return model, tokenizer
+
+
+def context_window(model) -> int:
+    """The longest sequence the model handles (prompt + generation)."""
+    window = getattr(model.config, "max_position_embeddings", None)
+    if not window:
+        raise ValueError("model config has no max_position_embeddings; cannot bound the budget")
+    return int(window)
+
+
+def encode_prompts(tokenizer, prompts: Sequence[str]) -> list[list[int]]:
+    """Prompt ids exactly as written: the s1 prompt already carries every special token."""
+    return [tokenizer.encode(prompt, add_special_tokens=False) for prompt in prompts]
+
+
+def plan_all(model, tokenizer, prompt_ids: Sequence[Sequence[int]], budget: Budget) -> list[ForcingPlan]:
+    """Validate the budget against every prompt before generating anything."""
+    delimiters = delimiter_ids(tokenizer)
+    window = context_window(model)
+    plans = []
+    for index, ids in enumerate(prompt_ids):
+        try:
+            plans.append(plan_for(tokenizer, budget, len(ids), window, delimiters))
+        except ValueError as error:
+            raise ValueError(f"prompt {index}: {error}") from None
+    return plans
+
+
+def to_generation(tokenizer, prompt: str, forcer: BudgetForcer) -> Generation:
+    """The result record for one finished (or length-cut) sequence."""
+    text = tokenizer.decode(forcer.tokens, skip_special_tokens=False)
+    parts = split_completion(text)
+    return Generation(
+        prompt=prompt,
+        text=text,
+        thinking=parts.thinking,
+        answer=parts.answer,
+        thinking_tokens=forcer.thinking_tokens,
+        answer_tokens=forcer.answer_tokens,
+        num_waits=forcer.num_waits,
+        hit_cap=forcer.hit_cap,
+        closed=parts.closed,
+        token_ids=tuple(forcer.tokens),
+    )
+
+
+def generate(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    budget: Budget,
+    sampling: Sampling = Sampling(),
+    batch_size: int = 8,
+) -> list[Generation]:
+    """Budget-forced generations for full s1 prompts (`s1.format.generation_prompt`), in order."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    prompt_ids = encode_prompts(tokenizer, prompts)
+    plans = plan_all(model, tokenizer, prompt_ids, budget)
+    results: list[Generation] = []
+    batches = range(0, len(prompts), batch_size)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(prompts), desc="generate", unit="prompt", disable=len(batches) < 2) as bar:
+        for start in batches:
+            stop = start + batch_size
+            forcers = [BudgetForcer(plan) for plan in plans[start:stop]]
+            _generate_batch(model, tokenizer, prompt_ids[start:stop], forcers, sampling, start)
+            results.extend(
+                to_generation(tokenizer, prompt, forcer)
+                for prompt, forcer in zip(prompts[start:stop], forcers)
+            )
+            bar.update(len(forcers))
+    return results
+
+
+def stream(
+    model,
+    tokenizer,
+    prompt: str,
+    budget: Budget,
+    sampling: Sampling = Sampling(),
+) -> Iterator[str | Generation]:
+    """Yield text deltas (special tokens kept) as they are produced, then the `Generation`.
+
+    The same single `generate` call as `generate`, run in a thread that feeds a streamer.
+    """
+    [ids] = encode_prompts(tokenizer, [prompt])
+    [plan] = plan_all(model, tokenizer, [ids], budget)
+    forcer = BudgetForcer(plan)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=False)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _generate_batch(model, tokenizer, [ids], [forcer], sampling, 0, streamer)
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+            streamer.end()
+
+    worker = threading.Thread(target=run, name="s1-generate", daemon=True)
+    worker.start()
+    for delta in streamer:
+        if delta:
+            yield delta
+    worker.join()
+    if failure:
+        raise failure[0]
+    yield to_generation(tokenizer, prompt, forcer)
+
+
+def _generate_batch(
+    model,
+    tokenizer,
+    prompt_ids: Sequence[Sequence[int]],
+    forcers: Sequence[BudgetForcer],
+    sampling: Sampling,
+    seed_offset: int,
+    streamer=None,
+) -> None:
+    """One left-padded `generate` call driving `forcers`; they end up holding the outputs."""
+    width = max(len(ids) for ids in prompt_ids)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else forcers[0].plan.stop[0]
+    input_ids = torch.full((len(prompt_ids), width), pad, dtype=torch.long)
+    attention_mask = torch.zeros((len(prompt_ids), width), dtype=torch.long)
+    for row, ids in enumerate(prompt_ids):
+        input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, width - len(ids):] = 1
+    generator = torch.Generator().manual_seed(sampling.seed + seed_offset)
+    processor = BudgetForcingLogitsProcessor(
+        forcers, prompt_length=width, greedy=sampling.temperature <= 0, generator=generator
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(sampling.seed + seed_offset)
+        sequences = model.generate(
+            input_ids=input_ids.to(model.device),
+            attention_mask=attention_mask.to(model.device),
+            max_new_tokens=max(forcer.plan.max_new_tokens for forcer in forcers),
+            logits_processor=LogitsProcessorList([*sampling_processors(sampling), processor]),
+            eos_token_id=list(forcers[0].plan.stop),
+            pad_token_id=pad,
+            streamer=streamer,
+            **generate_kwargs(sampling),
+        )
+    processor.finish(sequences.cpu())

@@ -1,0 +1,331 @@
+"""s1's budget forcing as one engine-independent, per-sequence token state machine.
+
+Every driver (transformers `LogitsProcessor`, vLLM logits processor, the multi-round reference
+driver, the KServe predictor) runs the same protocol, one position at a time:
+
+    forcer = BudgetForcer(plan_for(tokenizer, budget, prompt_tokens=len(prompt_ids),
+                                   context_window=model_max_length))
+    while not forcer.done:
+        step = forcer.step()                  # what the next position may be
+        if step.forced is not None:
+            token = step.forced               # mask every other token
+        else:
+            # mask step.banned; let the model choose (greedy or sampled)
+            token = model_choice
+            if token in step.replace:         # the model tried to end thinking too early
+                token = forcer.intercept(token)   # e.g. "Wait" at this same position
+        forcer.feed(token)
+
+`resolve(proposed)` bundles that loop body for drivers that see the model's choice before it
+is committed. Engines that only see logits (vLLM) decide "would the model pick a token in
+`step.replace`?" themselves (argmax, or a coin with the probability mass of those tokens, which
+leaves the sampling distribution exactly as s1's "sample, then replace" would), and otherwise mask
+`step.replace` out.
+
+Semantics (s1, `simplescaling/s1` README and lm-evaluation-harness vLLM model):
+- The prompt ends with `<|im_start|>think`. Every token generated while thinking counts as
+  thinking, forced ignore-string tokens included.
+- When thinking reaches `max_thinking_tokens`, `\\n<|im_start|>answer\\n` and the answer prefix
+  ("Final Answer:") are forced: `hit_cap`.
+- An end-of-thinking attempt (`<|im_start|>`, or a stop token such as `<|im_end|>`) while a wait
+  is owed (fewer than `num_ignore` waits so far, or thinking below `min_thinking_tokens`) is
+  replaced by the ignore string ("Wait"), provided the ignore string fits in the remaining
+  budget with room for one more token. As in s1 (vLLM `min_tokens=1` after appending "Wait"),
+  the first free token after the ignore string cannot end thinking.
+- Otherwise thinking ends: after the model's own `<|im_start|>` the rest of the delimiter
+  (`answer\\n`) is forced; a stop token is replaced by `<|im_start|>` first.
+- The answer section has its own cap (`max_answer_tokens` tokens chosen by the model), after
+  which `<|im_end|>` is forced; it ends on a stop token. The thinking cap never cuts the answer.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+from s1.format import Delimiters, Tokenizer, delimiter_ids
+from s1.generation.types import Budget
+
+
+class Phase(Enum):
+    THINKING = "thinking"
+    ANSWER = "answer"  # includes the forced delimiter that opens it
+    DONE = "done"
+
+
+class _Count(Enum):
+    """Which counter a forced token adds to."""
+
+    THINKING = 1
+    ANSWER = 2
+    NONE = 3
+
+
+@dataclass(frozen=True)
+class ForcingPlan:
+    """Everything one request's state machine needs, as plain ints (picklable, JSON-able)."""
+
+    max_thinking_tokens: int  # resolved cap (the context window bounds "no cap")
+    min_thinking_tokens: int
+    num_ignore: int
+    max_answer_tokens: int
+    end_of_thinking: int  # <|im_start|>
+    stop: tuple[int, ...]  # <|im_end|>, <|endoftext|>
+    ignore: tuple[int, ...]  # "Wait"
+    cap_delimiter: tuple[int, ...]  # "\n<|im_start|>answer\n" + answer prefix, forced at the cap
+    cap_prefix_length: int  # how many trailing cap_delimiter tokens are the answer prefix
+    delimiter_rest: tuple[int, ...]  # "answer\n", forced after <|im_start|> ends thinking
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Upper bound on generated tokens: thinking, forced delimiter, answer, stop token."""
+        return self.max_thinking_tokens + len(self.cap_delimiter) + self.max_answer_tokens + 1
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ForcingPlan:
+        fields = cls.__dataclass_fields__
+        missing = sorted(set(fields) - set(data))
+        if missing:
+            raise ValueError(f"budget-forcing plan is missing {missing}")
+        return cls(**{
+            name: tuple(data[name]) if isinstance(data[name], (list, tuple)) else int(data[name])
+            for name in fields
+        })
+
+
+def validate_budget(budget: Budget) -> None:
+    """Reject budgets that cannot be honoured, before any generation starts."""
+    for name in ("min_thinking_tokens", "num_ignore"):
+        if getattr(budget, name) < 0:
+            raise ValueError(f"budget: {name} must be >= 0, got {getattr(budget, name)}")
+    cap = budget.max_thinking_tokens
+    if cap is not None and cap < 0:
+        raise ValueError(f"budget: max_thinking_tokens must be >= 0 (or None), got {cap}")
+    if cap is not None and budget.min_thinking_tokens > cap:
+        raise ValueError(
+            f"budget: min_thinking_tokens ({budget.min_thinking_tokens}) exceeds "
+            f"max_thinking_tokens ({cap})"
+        )
+    if budget.max_answer_tokens < 1:
+        raise ValueError(f"budget: max_answer_tokens must be >= 1, got {budget.max_answer_tokens}")
+    if (budget.num_ignore or budget.min_thinking_tokens) and not budget.ignore_string:
+        raise ValueError("budget: ignore_string must be non-empty when num_ignore or "
+                         "min_thinking_tokens asks for waits")
+
+
+def plan_for(
+    tokenizer: Tokenizer,
+    budget: Budget,
+    prompt_tokens: int,
+    context_window: int,
+    delimiters: Delimiters | None = None,
+) -> ForcingPlan:
+    """Validate `budget` for one prompt and resolve it into token ids.
+
+    `context_window` is the model's maximum sequence length; the prompt, the whole thinking
+    budget, the forced delimiter and the answer must fit in it, so a request can never be cut
+    off by the engine's length limit. With `max_thinking_tokens=None` the cap is whatever the
+    context leaves (s1's "auto" budget).
+    """
+    validate_budget(budget)
+    delimiters = delimiters or delimiter_ids(tokenizer)
+    ignore = tuple(tokenizer.encode(budget.ignore_string, add_special_tokens=False))
+    ends = {delimiters.end_of_thinking, *delimiters.stop}
+    if ends & set(ignore):
+        raise ValueError(f"budget: ignore_string {budget.ignore_string!r} contains an "
+                         "end-of-thinking token")
+    prefix = tuple(tokenizer.encode(budget.answer_prefix, add_special_tokens=False))
+    cap_delimiter = delimiters.newline + delimiters.answer + delimiters.newline + prefix
+    room = context_window - prompt_tokens - len(cap_delimiter) - budget.max_answer_tokens - 1
+    cap = budget.max_thinking_tokens
+    if cap is None:
+        if room < 0:
+            raise ValueError(
+                f"budget: the prompt ({prompt_tokens} tokens) plus max_answer_tokens "
+                f"({budget.max_answer_tokens}) leave no room in the {context_window}-token "
+                "context window"
+            )
+        cap = room
+    elif cap > room:
+        raise ValueError(
+            f"budget: max_thinking_tokens={cap} does not fit the {context_window}-token context "
+            f"window: the prompt has {prompt_tokens} tokens, the forced delimiter "
+            f"{len(cap_delimiter)} and max_answer_tokens {budget.max_answer_tokens}; at most "
+            f"{max(room, 0)} thinking tokens fit"
+        )
+    if budget.min_thinking_tokens > cap:
+        raise ValueError(
+            f"budget: min_thinking_tokens ({budget.min_thinking_tokens}) exceeds the "
+            f"{cap} thinking tokens that fit the context window"
+        )
+    return ForcingPlan(
+        max_thinking_tokens=cap,
+        min_thinking_tokens=budget.min_thinking_tokens,
+        num_ignore=budget.num_ignore,
+        max_answer_tokens=budget.max_answer_tokens,
+        end_of_thinking=delimiters.end_of_thinking,
+        stop=delimiters.stop,
+        ignore=ignore,
+        cap_delimiter=cap_delimiter,
+        cap_prefix_length=len(prefix),
+        delimiter_rest=delimiters.answer[1:] + delimiters.newline,
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the next position may hold.
+
+    forced: the only allowed token, or None when the model chooses.
+    replace: tokens that, if the model chooses them, must be handed to `intercept()`, which
+        returns the token emitted in their place.
+    banned: tokens the model may not choose (mask them out before choosing).
+    """
+
+    forced: int | None = None
+    replace: frozenset[int] = frozenset()
+    banned: frozenset[int] = frozenset()
+
+
+_FREE = Step()
+
+
+def wait_owed(plan: ForcingPlan, thinking_tokens: int, num_waits: int) -> bool:
+    """Whether an end-of-thinking attempt now is replaced by the ignore string."""
+    fits = thinking_tokens + len(plan.ignore) < plan.max_thinking_tokens
+    wanted = num_waits < plan.num_ignore or thinking_tokens < plan.min_thinking_tokens
+    return fits and wanted
+
+
+class BudgetForcer:
+    """The budget-forcing state of one sequence; see the module docstring for the protocol.
+
+    Counters: `thinking_tokens` (forced waits included), `answer_tokens` (answer section,
+    forced prefix included, stop token excluded), `num_waits`, `hit_cap`; `tokens` holds every
+    token fed so far (the generated assistant turn).
+    """
+
+    def __init__(self, plan: ForcingPlan):
+        self.plan = plan
+        self.phase = Phase.THINKING
+        self.thinking_tokens = 0
+        self.answer_tokens = 0
+        self.num_waits = 0
+        self.hit_cap = False
+        self.tokens: list[int] = []
+        self._free_answer_tokens = 0
+        self._queue: deque[tuple[int, _Count]] = deque()
+        self._after_wait = False  # the next free token may not end thinking (s1's min_tokens=1)
+        self._ends = frozenset((plan.end_of_thinking, *plan.stop))
+        self._stops = frozenset(plan.stop)
+        self._ban_ends = Step(banned=self._ends)
+        self._replace_ends = Step(replace=self._ends)
+        self._replace_stops = Step(replace=self._stops)
+        self._check_cap()
+
+    @property
+    def done(self) -> bool:
+        return self.phase is Phase.DONE
+
+    def step(self) -> Step:
+        """The rule for the next position (cheap: no allocation on the common free path)."""
+        if self._queue:
+            return Step(forced=self._queue[0][0])
+        if self.phase is Phase.THINKING:
+            if self._after_wait:
+                return self._ban_ends
+            if wait_owed(self.plan, self.thinking_tokens, self.num_waits):
+                return self._replace_ends
+            return self._replace_stops
+        if self.phase is Phase.ANSWER:
+            if self._free_answer_tokens >= self.plan.max_answer_tokens:
+                return Step(forced=self.plan.stop[0])
+            return _FREE
+        raise RuntimeError("budget forcing: the sequence is finished")
+
+    def intercept(self, token: int) -> int:
+        """The model chose `token` from `step().replace`; return what is emitted instead.
+
+        The returned token must be fed next (it is queued as forced).
+        """
+        if self._queue or self.phase is not Phase.THINKING or self._after_wait:
+            raise ValueError(f"budget forcing: token {token} is not replaceable here")
+        if wait_owed(self.plan, self.thinking_tokens, self.num_waits):
+            if token not in self._ends:
+                raise ValueError(f"budget forcing: token {token} does not end thinking")
+            self.num_waits += 1
+            self._queue.extend((t, _Count.THINKING) for t in self.plan.ignore)
+        else:
+            if token not in self._stops:
+                raise ValueError(f"budget forcing: token {token} is not a stop token")
+            self._open_answer(with_end_of_thinking=True)
+        return self._queue[0][0]
+
+    def feed(self, token: int) -> None:
+        """Advance by the token actually emitted at the next position."""
+        if self.phase is Phase.DONE:
+            raise RuntimeError("budget forcing: the sequence is finished")
+        self.tokens.append(token)
+        if self._queue:
+            expected, count = self._queue.popleft()
+            if token != expected:
+                raise ValueError(f"budget forcing: token {expected} was forced, got {token}")
+            if count is _Count.THINKING:
+                self.thinking_tokens += 1
+                self._after_wait = not self._queue
+                self._check_cap()
+            elif count is _Count.ANSWER:
+                self.answer_tokens += 1
+            return
+        if self.phase is Phase.THINKING:
+            if token == self.plan.end_of_thinking and not self._after_wait and not wait_owed(
+                self.plan, self.thinking_tokens, self.num_waits
+            ):
+                self._open_answer(with_end_of_thinking=False)  # the model emitted it
+                return
+            if token in self._ends:
+                raise ValueError(
+                    f"budget forcing: end-of-thinking token {token} must be intercepted or masked"
+                )
+            self.thinking_tokens += 1
+            self._after_wait = False
+            self._check_cap()
+        elif token in self._stops:
+            self.phase = Phase.DONE
+        else:
+            self.answer_tokens += 1
+            self._free_answer_tokens += 1
+
+    def resolve(self, proposed: int) -> int:
+        """Feed the model's choice for the next position; return the token actually emitted."""
+        step = self.step()
+        if step.forced is not None:
+            token = step.forced
+        elif proposed in step.replace:
+            token = self.intercept(proposed)
+        elif proposed in step.banned:
+            raise ValueError(f"budget forcing: token {proposed} is banned here; mask it first")
+        else:
+            token = proposed
+        self.feed(token)
+        return token
+
+    def _check_cap(self) -> None:
+        if self.phase is Phase.THINKING and self.thinking_tokens >= self.plan.max_thinking_tokens:
+            self.hit_cap = True
+            self.phase = Phase.ANSWER
+            prefix_start = len(self.plan.cap_delimiter) - self.plan.cap_prefix_length
+            self._queue.extend(
+                (t, _Count.NONE if i < prefix_start else _Count.ANSWER)
+                for i, t in enumerate(self.plan.cap_delimiter)
+            )
+
+    def _open_answer(self, with_end_of_thinking: bool) -> None:
+        self.phase = Phase.ANSWER
+        if with_end_of_thinking:
+            self._queue.append((self.plan.end_of_thinking, _Count.NONE))
+        self._queue.extend((t, _Count.NONE) for t in self.plan.delimiter_rest)
