@@ -1,0 +1,120 @@
+"""The InferenceService for the s1 predictor: shape, schema (strict), KServe's rules, readiness logic."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from pipelines.images import image_for
+from pipelines.inferenceservice import InferenceServiceSpec, build_inferenceservice, service_status
+from pipelines.validation import inferenceservice_rules_errors, validation_errors
+
+SPEC = InferenceServiceSpec(name="s1-32b", storage_uri="pvc://s1-data/runs/train-abc/train/model", gpus=2)
+
+
+@pytest.fixture
+def service() -> dict:
+    return build_inferenceservice(SPEC)
+
+
+def test_custom_predictor(service):
+    assert service["apiVersion"] == "serving.kserve.io/v1beta1" and service["kind"] == "InferenceService"
+    assert service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+    predictor = service["spec"]["predictor"]
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 2)
+    (container,) = predictor["containers"]
+    assert container["name"] == "kserve-container" and container["image"] == image_for("serve")
+    assert {"name": "STORAGE_URI", "value": SPEC.storage_uri} in container["env"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v1/models/s1-32b", "port": 8080}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    # The startup probe covers loading 32B weights: ~30 minutes before the pod is restarted.
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 1800
+
+
+def test_command_is_the_serve_cli(service):
+    """The pod runs the same `s1 serve` the README shows, with the model where KServe mounts it."""
+    pytest.importorskip("s1.serving.cli", reason="the serving CLI has not landed")
+    from s1.cli import build_parser
+
+    command = service["spec"]["predictor"]["containers"][0]["command"]
+    assert command[0] == "s1"
+    args = build_parser().parse_args(command[1:])
+    assert (str(args.model), args.port, args.host, args.name) == ("/mnt/models", 8080, "0.0.0.0", "s1-32b")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "a" * 46}, "≤ 45"),
+        ({"storage_uri": "/mnt/models"}, "must be a URI"),
+        ({"min_replicas": 3, "max_replicas": 2}, "min_replicas"),
+    ],
+)
+def test_bad_specs_fail_early(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        InferenceServiceSpec(**{"name": "s1", "storage_uri": "pvc://c/p", **kwargs})
+
+
+def test_valid_against_the_crd(service, crd_dir):
+    assert validation_errors(service, crd_dir) == []
+    assert inferenceservice_rules_errors(service) == []
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda s: s["spec"]["predictor"].update(minReplica=1), "'minReplica' was unexpected"),
+        (lambda s: s["spec"]["predictor"].update(maxReplicas="2"), "is not of type 'integer'"),
+        (lambda s: s["spec"]["predictor"]["containers"][0].update(port=8080), "'port' was unexpected"),
+    ],
+)
+def test_schema_rejects_unknown_fields_and_wrong_types(service, crd_dir, mutate, expected):
+    broken = copy.deepcopy(service)
+    mutate(broken)
+    assert any(expected in error for error in validation_errors(broken, crd_dir))
+
+
+def test_kserve_rules(service):
+    renamed = copy.deepcopy(service)
+    renamed["spec"]["predictor"]["containers"][0]["name"] = "main"
+    assert inferenceservice_rules_errors(renamed) == [
+        "spec.predictor.containers: exactly one container named 'kserve-container' is required"
+    ]
+
+
+def _service(generation=2, observed=2, conditions=(), **status) -> dict:
+    return {
+        "metadata": {"generation": generation},
+        "status": {"observedGeneration": observed, "conditions": list(conditions), **status},
+    }
+
+
+def test_ready_for_the_current_generation():
+    ready = _service(conditions=[{"type": "PredictorReady", "status": "True"}, {"type": "Ready", "status": "True"}],
+                     url="http://s1-32b.ns.example.com")  # fmt: skip
+    assert service_status(ready).ready and service_status(ready).url == "http://s1-32b.ns.example.com"
+
+
+def test_stale_ready_is_not_ready():
+    stale = _service(generation=3, observed=2, conditions=[{"type": "Ready", "status": "True"}])
+    status = service_status(stale)
+    assert not status.ready and not status.failed and "generation 3" in status.reason
+
+
+def test_waiting_names_the_unready_conditions():
+    waiting = _service(conditions=[{"type": "PredictorReady", "status": "False", "reason": "MinimumReplicasUnavailable"},
+                                   {"type": "Ready", "status": "Unknown"}])  # fmt: skip
+    status = service_status(waiting)
+    assert not status.ready and not status.failed
+    assert "PredictorReady: MinimumReplicasUnavailable" in status.reason
+    assert service_status({}).reason == "no status yet"
+
+
+def test_failed_model_load_is_final():
+    failed = _service(modelStatus={"transitionStatus": "BlockedByFailedLoad",
+                                   "lastFailureInfo": {"reason": "ModelLoadFailed", "message": "CUDA out of memory"}})  # fmt: skip
+    status = service_status(failed)
+    assert status.failed and not status.ready and status.reason == "ModelLoadFailed: CUDA out of memory"

@@ -1,0 +1,152 @@
+"""The PyTorchJob for s1-32B on 2 x 8 GPUs: shape, schema (strict), webhook rules, and the command."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from pipelines.images import image_for
+from pipelines.pytorchjob import TrainingJobSpec, build_pytorchjob, worker_command
+from pipelines.validation import pytorchjob_webhook_errors, validation_errors
+
+SPEC = TrainingJobSpec(
+    name="s1-train-abc123",
+    recipe="s1-32b",
+    data="/mnt/s1/runs/x/data",
+    out="/mnt/s1/runs/x/train",
+    overrides={"save_steps": "5", "epochs": "5"},
+)
+
+
+@pytest.fixture
+def job() -> dict:
+    return build_pytorchjob(SPEC)
+
+
+def _pod(job: dict, kind: str) -> dict:
+    return job["spec"]["pytorchReplicaSpecs"][kind]["template"]["spec"]
+
+
+def test_two_nodes_of_eight_gpus(job):
+    replicas = job["spec"]["pytorchReplicaSpecs"]
+    assert job["apiVersion"] == "kubeflow.org/v1" and job["kind"] == "PyTorchJob"
+    assert {kind: r["replicas"] for kind, r in replicas.items()} == {"Master": 1, "Worker": 1}
+    assert job["spec"]["nprocPerNode"] == "8"
+    for kind in replicas:
+        assert replicas[kind]["restartPolicy"] == "OnFailure"
+        (container,) = _pod(job, kind)["containers"]
+        assert container["name"] == "pytorch"
+        assert container["image"] == image_for("train")
+        assert container["resources"]["limits"]["nvidia.com/gpu"] == "8"
+        assert container["resources"]["requests"] == container["resources"]["limits"]
+
+
+def test_pod_environment_volumes_and_scheduling(job):
+    pod = _pod(job, "Worker")
+    (container,) = pod["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["TORCH_NCCL_ASYNC_ERROR_HANDLING"] == "1" and env["NCCL_DEBUG"] == "WARN"
+    assert env["HF_HOME"].startswith("/mnt/s1/")
+    assert container["envFrom"] == [{"secretRef": {"name": "s1-storage", "optional": True}}]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert volumes["shared"]["persistentVolumeClaim"]["claimName"] == "s1-data"
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {"/dev/shm": "dshm", "/mnt/s1": "shared"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    assert pod["nodeSelector"]
+    policy = job["spec"]["runPolicy"]
+    assert policy["backoffLimit"] == 3 and policy["cleanPodPolicy"] == "Running"
+    assert policy["ttlSecondsAfterFinished"] > 0
+
+
+def test_replica_templates_are_independent(job):
+    job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["name"] = "changed"
+    assert _pod(job, "Worker")["containers"][0]["name"] == "pytorch"
+    assert "&id" not in yaml.safe_dump(build_pytorchjob(SPEC))  # no YAML anchors for kubectl users
+
+
+def test_single_node_has_only_a_master():
+    job = build_pytorchjob(TrainingJobSpec(name="one", num_nodes=1, gpus_per_node=4))
+    assert list(job["spec"]["pytorchReplicaSpecs"]) == ["Master"]
+    assert job["spec"]["nprocPerNode"] == "4"
+
+
+def test_command_takes_topology_from_the_operator_env(job, monkeypatch):
+    """torchrun must get nodes, rank and master from the PET_* variables the operator injects."""
+    from torch.distributed.run import get_args_parser
+
+    command = _pod(job, "Worker")["containers"][0]["command"]
+    assert command[:3] == ["torchrun", "-m", "s1.train.worker"]
+    for key, value in {"PET_NNODES": "2", "PET_NPROC_PER_NODE": "8", "PET_NODE_RANK": "1",
+                       "PET_MASTER_ADDR": "s1-train-abc123-master-0", "PET_MASTER_PORT": "23456"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    args = get_args_parser().parse_args(command[1:])
+    assert (args.nnodes, args.nproc_per_node, args.node_rank) == ("2", "8", 1)
+    assert (args.master_addr, args.master_port) == ("s1-train-abc123-master-0", 23456)
+    assert args.module and args.training_script == "s1.train.worker"
+    assert args.training_script_args == [
+        "--recipe", "s1-32b", "--data", "/mnt/s1/runs/x/data", "--out", "/mnt/s1/runs/x/train",
+        "--set", "epochs=5", "--set", "save_steps=5",
+    ]  # fmt: skip
+
+
+def test_worker_accepts_the_arguments():
+    from s1.train.worker import parse_args
+
+    args = parse_args(worker_command(SPEC)[3:])
+    assert (args.recipe, str(args.data), str(args.out)) == ("s1-32b", SPEC.data, SPEC.out)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "S1_Train"}, "DNS-1123"),
+        ({"name": "ok", "num_nodes": 0}, "num_nodes"),
+        ({"name": "ok", "overrides": {"a=b": "c"}}, "override key"),
+    ],
+)
+def test_bad_specs_fail_early(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingJobSpec(**kwargs)
+
+
+def test_valid_against_the_crd(job, crd_dir):
+    assert validation_errors(job, crd_dir) == []
+    assert validation_errors(build_pytorchjob(TrainingJobSpec(name="one", num_nodes=1)), crd_dir) == []
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda j: j["spec"].update(nprocPerNod="8"), "'nprocPerNod' was unexpected"),
+        (lambda j: j["spec"]["runPolicy"].update(backoffLimit="3"), "is not of type 'integer'"),
+        (lambda j: j["spec"].update(nprocPerNode=8), "8 is not of type 'string'"),
+        (lambda j: _pod(j, "Master")["containers"][0].update(gpus=8), "'gpus' was unexpected"),
+        (lambda j: _pod(j, "Master")["volumes"][0]["emptyDir"].update(sizeLimit=[1]), "sizeLimit"),
+    ],
+)
+def test_schema_rejects_unknown_fields_and_wrong_types(job, crd_dir, mutate, expected):
+    broken = copy.deepcopy(job)
+    mutate(broken)
+    errors = validation_errors(broken, crd_dir)
+    assert any(expected in error for error in errors), errors
+
+
+def test_webhook_rules(job):
+    assert pytorchjob_webhook_errors(job) == []
+    renamed = copy.deepcopy(job)
+    _pod(renamed, "Worker")["containers"][0]["name"] = "trainer"
+    assert pytorchjob_webhook_errors(renamed) == ["spec.pytorchReplicaSpecs.Worker: a container named 'pytorch' is required"]
+    two_masters = copy.deepcopy(job)
+    two_masters["spec"]["pytorchReplicaSpecs"]["Master"]["replicas"] = 2
+    assert pytorchjob_webhook_errors(two_masters) == ["spec.pytorchReplicaSpecs.Master.replicas: must be 1"]
+    no_image = copy.deepcopy(job)
+    del _pod(no_image, "Master")["containers"][0]["image"]
+    assert any("image is required" in e for e in pytorchjob_webhook_errors(no_image))
+    elastic = copy.deepcopy(job)
+    del elastic["spec"]["pytorchReplicaSpecs"]["Worker"]
+    elastic["spec"]["elasticPolicy"] = {"minReplicas": 1}
+    assert pytorchjob_webhook_errors(elastic) == ["spec.elasticPolicy: needs a Worker replica spec"]
