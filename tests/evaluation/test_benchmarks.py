@@ -119,3 +119,16 @@ def test_choice_user_dataset_needs_incorrect_columns(tmp_path: Path):
         "question=Question,answer=Correct Answer,"
         "incorrect=Incorrect Answer 1|Incorrect Answer 2|Incorrect Answer 3"))
     assert all(q.answer in "ABCD" for q in load_questions(spec))
+
+
+def test_hub_branch_reads_through_datasets_load_dataset(tmp_path: Path):
+    """A dataset folder goes through `datasets.load_dataset`, as a hub id does (no network)."""
+    folder = tmp_path / "aime25_mirror"
+    folder.mkdir()
+    write_jsonl(folder / "train.jsonl", [{"id": r["id"], "question": r["problem"],
+                                          "answer": r["answer"]} for r in AIME_ROWS])
+    spec = replace(registry()["aime25"], source=str(folder))
+    assert [(q.id, q.answer) for q in load_questions(spec, limit=2)] == [("60", "016"),
+                                                                          ("61", "401")]
+    with pytest.raises(ValueError, match=r"\(train\): .*question to field 'problem'"):
+        load_questions(replace(spec, fields=FieldMap(question="problem")))

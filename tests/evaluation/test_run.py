@@ -25,14 +25,14 @@ def test_sweep_writes_consistent_samples_metrics_and_reports(
         tiny_qwen_dir: Path, math500_file: Path, gpqa_file: Path, tmp_path: Path, capsys):
     out = tmp_path / "eval"
     argv = ["evaluate", "--model", str(tiny_qwen_dir), "--benchmark", f"math500={math500_file}",
-            f"gpqa_diamond={gpqa_file}", "--budgets", "0,6", "--limit", "3", "--batch-size", "2",
+            f"gpqa_diamond={gpqa_file}", "--budgets", "0,6", "--limit", "2", "--batch-size", "2",
             "--max-answer-tokens", "6", "--out", str(out), "--json"]
     assert main(argv) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics == json.loads((out / "metrics.json").read_text())
 
     samples = read_samples(out)
-    assert len(samples) == 2 * 3 * 2  # benchmarks x questions x budgets
+    assert len(samples) == 2 * 2 * 2  # benchmarks x questions x budgets
     assert {(s["benchmark"], s["budget"]) for s in samples} == {
         (b, p) for b in ("math500", "gpqa_diamond") for p in ("max0", "max6")}
     for sample in samples:
@@ -44,14 +44,14 @@ def test_sweep_writes_consistent_samples_metrics_and_reports(
     assert all(s["gold"] in "ABCD" for s in samples if s["benchmark"] == "gpqa_diamond")
 
     for name, summary in metrics["benchmarks"].items():
-        assert summary["questions"] == 3
+        assert summary["questions"] == 2
         for point in summary["points"]:
             own = [s for s in samples if s["benchmark"] == name and s["budget"] == point["budget"]]
-            assert point["n"] == len(own) == 3
+            assert point["n"] == len(own) == 2
             assert point["correct"] == sum(s["correct"] for s in own)
             assert point["mean_thinking_tokens"] == pytest.approx(
-                sum(s["thinking_tokens"] for s in own) / 3)
-            assert sum(point["reasons"].values()) == 3
+                sum(s["thinking_tokens"] for s in own) / 2)
+            assert sum(point["reasons"].values()) == 2
             assert point["control"] == 1.0
         assert summary["performance"] == max(p["accuracy"] for p in summary["points"])
         assert metrics["kfp_metrics"][f"{name}.max6.accuracy"] == pytest.approx(
@@ -64,11 +64,11 @@ def test_sweep_writes_consistent_samples_metrics_and_reports(
     assert "data:image/png;base64," in (out / "report.html").read_text()
 
     # Same settings again: nothing is regenerated and the metrics are the same.
-    config = EvaluationConfig(model=tiny_qwen_dir, out=out, budgets=(0, 6), limit=3,
+    config = EvaluationConfig(model=tiny_qwen_dir, out=out, budgets=(0, 6), limit=2,
                               benchmarks=(f"math500={math500_file}", f"gpqa_diamond={gpqa_file}"),
                               batch_size=2, max_answer_tokens=6)
     assert evaluate(config) == metrics
-    assert len(read_samples(out)) == 12
+    assert len(read_samples(out)) == 8
     with pytest.raises(ValueError, match="other settings"):
         evaluate(replace(config, budgets=(0, 8)))
 
