@@ -228,6 +228,12 @@ def _coerce(key: str, value: Any, hint: Any, source: str) -> Any:
     expected = origin or hint
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if expected is float and isinstance(value, str):
+        # YAML 1.1 reads "2e-5" (no dot) as a string.
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if expected is dict and isinstance(value, dict):
         return {k: str(v) if hint == dict[str, str] else v for k, v in value.items()}
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"s1.train.worker: error: {error}", file=sys.stderr)
         return 2
     if rank == 0:
-        print(json.dumps(summary))
+        logging.getLogger("s1.train.worker").info("summary: %s", json.dumps(summary))
     return 0
 
 

@@ -1,0 +1,53 @@
+import torch
+
+from s1.format import IGNORE_INDEX
+from s1.train.loss import chunked_cross_entropy_sum
+
+
+def test_chunked_cross_entropy_equals_plain_loss_and_gradients():
+    torch.manual_seed(0)
+    hidden_size, vocab, tokens = 16, 50, 37
+    head = torch.nn.Linear(hidden_size, vocab, bias=False)
+    hidden = torch.randn(1, tokens, hidden_size, requires_grad=True)
+    labels = torch.randint(0, vocab, (1, tokens))
+    labels[0, :9] = IGNORE_INDEX
+    labels[0, 20] = IGNORE_INDEX
+
+    plain = torch.nn.functional.cross_entropy(
+        head(hidden).float().view(-1, vocab), labels.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    plain.backward()
+    expected_hidden, expected_head = hidden.grad.clone(), head.weight.grad.clone()
+    hidden.grad, head.weight.grad = None, None
+
+    chunked = chunked_cross_entropy_sum(hidden, head, labels, chunk_size=5)
+    chunked.backward()
+    torch.testing.assert_close(chunked, plain)
+    torch.testing.assert_close(hidden.grad, expected_hidden)
+    torch.testing.assert_close(head.weight.grad, expected_head)
+
+
+def test_trainer_loss_matches_the_models_own_loss(tiny_qwen_dir, qwen_tokenizer):
+    """Packed, shifted, chunked loss over the LM head == transformers' causal-LM loss per example."""
+    from transformers import AutoModelForCausalLM
+
+    from s1.train.data import tokenize_examples
+    from s1.train.packing import PackedCollator, pack_examples
+    from tests.train.conftest import training_rows
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir).eval()
+    examples = tokenize_examples(qwen_tokenizer, training_rows(3), 4096, "drop").examples
+    [row] = pack_examples(examples, 4096)
+    batch = PackedCollator()([vars(row)])
+    with torch.no_grad():
+        out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                    output_hidden_states=True, use_cache=False)
+        ours = chunked_cross_entropy_sum(out.hidden_states[-1], model.get_output_embeddings(), batch["shift_labels"], 7)
+        reference, count = 0.0, 0
+        for example in examples:
+            labels = torch.tensor([example.labels])
+            n = int((labels[0, 1:] != IGNORE_INDEX).sum())
+            reference += model(input_ids=torch.tensor([example.input_ids]), labels=labels).loss * n
+            count += n
+    assert count == int((batch["shift_labels"] != IGNORE_INDEX).sum())
+    torch.testing.assert_close(ours, torch.as_tensor(reference), atol=1e-3, rtol=1e-4)
