@@ -30,11 +30,19 @@ def curate(
 ):
     """Curate s1K: select `n` hard, diverse, decontaminated questions with reasoning traces.
 
-    Pool sources and eval sets are files, folders or Hugging Face dataset ids (optionally
-    ADAPTER=LOCATION). Teacher, grader and attempt models are OpenAI-compatible endpoints
-    ({"model": ..., "base_url": ...}); empty means the pool's own traces and domains are used.
-    Writes selected.jsonl, dropped.jsonl, report.json and plots into `dataset`; model calls are
-    cached under `workdir`.
+    Args:
+        pool_sources: Question pools: files, folders or Hugging Face dataset ids, each optionally
+            ADAPTER=LOCATION (adapters: s1/curation/sources/).
+        eval_sets: Benchmarks to decontaminate against (word 8-gram overlap), same form.
+        n: How many questions to select (s1: 1000).
+        seed: Seed of the domain-uniform sampling.
+        teacher: OpenAI-compatible endpoint {"model", "base_url", ...} writing missing traces.
+        grader: Endpoint grading attempts and classifying domains; empty: the pool's domains.
+        attempt_models: Endpoints whose correct attempts mark a question too easy.
+        workdir: Shared storage root; model calls are cached under it.
+        dataset: selected.jsonl, dropped.jsonl, report.json and plots.
+        report: The curation report: counts per stage, domains, trace lengths.
+        metrics: Counts per stage.
     """
     from pipelines.steps import curate_step
 
@@ -58,12 +66,24 @@ def train(
     model: Output[Model],
     metrics: Output[Metrics],
 ):
-    """Supervised fine-tuning on the curated data (s1's SFT recipe).
+    """Supervised fine-tuning on the curated data with s1's SFT recipe.
 
-    launcher "pytorchjob" submits a Kubeflow PyTorchJob (`num_nodes` x `gpus_per_node` GPUs,
-    DeepSpeed ZeRO-3) and streams its master's log; "local" runs the same entry point here.
-    `base_model` (a hub id or path; empty: the recipe's) and `overrides` (recipe keys) adjust the
-    recipe. Checkpoints under `workdir` make a retried or repeated step resume, not restart.
+    Args:
+        dataset: The curated training examples.
+        recipe: Training recipe name or file (s1/recipes/train/): s1-32b, s1.1-32b, smollm2, ...
+        base_model: Hub id or path of the model to fine-tune; empty: the recipe's model.
+        overrides: Recipe keys to override, e.g. {"epochs": 3, "block_size": 20000}.
+        launcher: "pytorchjob" submits a Kubeflow PyTorchJob and streams its master's log;
+            "local" runs the same entry point in this pod or on this machine.
+        num_nodes: PyTorchJob nodes (one Master, the rest Workers).
+        gpus_per_node: GPUs (processes) per node.
+        workdir: Shared storage root (the PVC mount); data, checkpoints and the model go under
+            it, so a retried or repeated step resumes instead of starting over.
+        pvc_name: The shared ReadWriteMany PersistentVolumeClaim the training pods mount.
+        namespace: Namespace of the PyTorchJob; empty: this pod's namespace.
+        storage_secret: Secret with object-store credentials and HF_TOKEN, as env of the pods.
+        model: The fine-tuned model (safetensors + tokenizer); metadata records its PVC location.
+        metrics: Steps, final loss, tokens, seconds.
     """
     from pipelines.steps import train_step
 
@@ -83,11 +103,19 @@ def evaluate(
     summary: Output[Markdown],
     metrics: Output[Metrics],
 ):
-    """Evaluate with budget forcing: accuracy per benchmark at each max-thinking budget.
+    """Evaluate with budget forcing: accuracy per benchmark at each maximum thinking budget.
 
-    Benchmarks are registry names (aime24, math500, gpqa_diamond, aime25), NAME=FILE mirrors or
-    JSONL files; `limit` > 0 caps questions per benchmark; `num_ignore` suppresses that many
-    end-of-thinking attempts with "Wait". The report plots accuracy against thinking budget.
+    Args:
+        model: The fine-tuned model.
+        benchmarks: Registry names (aime24, math500, gpqa_diamond, aime25), NAME=FILE mirrors,
+            or JSONL files of questions.
+        budgets: Maximum thinking tokens to evaluate at (s1: 500 to 16000).
+        limit: Questions per benchmark; 0: all.
+        num_ignore: End-of-thinking attempts replaced by "Wait" (s1's extrapolation).
+        results: samples.jsonl, metrics.json and the scaling plot.
+        report: HTML report with the accuracy-vs-thinking-budget plot.
+        summary: The report as Markdown.
+        metrics: Accuracy per benchmark and budget; control, scaling and performance.
     """
     from pipelines.steps import evaluate_step
 
@@ -104,10 +132,22 @@ def deploy(
     max_replicas: int,
     timeout_seconds: int,
 ) -> str:
-    """Serve the model: create or update a KServe InferenceService and wait until it is Ready.
+    """Serve the model with KServe: create or update the InferenceService, wait until Ready.
 
     The predictor runs `s1 serve` (KServe V1 and OpenAI-compatible routes with per-request
-    thinking budgets) on the weights at the model's PVC location. Returns the service URL.
+    thinking budgets) on the weights at the model's PVC location.
+
+    Args:
+        model: The fine-tuned model; its metadata gives the PVC location to serve from.
+        service_name: InferenceService name (≤ 45 characters).
+        namespace: Namespace to deploy in; empty: this pod's namespace.
+        gpus: GPUs per predictor replica.
+        min_replicas: Fewest predictor replicas.
+        max_replicas: Most predictor replicas (autoscaling bound).
+        timeout_seconds: How long to wait for Ready before failing the step.
+
+    Returns:
+        The service URL.
     """
     from pipelines.steps import deploy_step
 

@@ -72,7 +72,36 @@ def s1_pipeline(
     serve_min_replicas: int = 1,
     serve_max_replicas: int = 2,
 ):
-    """s1 end to end; every parameter defaults to the paper's setting."""
+    """s1 end to end; every parameter defaults to the paper's setting.
+
+    Args:
+        pool_sources: Question pools (ADAPTER=LOCATION; files, folders or Hugging Face ids).
+        eval_sets: Benchmarks the training data is decontaminated against.
+        n: Training examples to select (s1K: 1000).
+        seed: Curation seed.
+        teacher: Endpoint writing missing reasoning traces ({"model", "base_url"}); empty: none.
+        grader: Endpoint grading attempts and classifying domains; empty: the pool's domains.
+        attempt_models: Endpoints whose correct attempts mark a question too easy (s1: Qwen2.5-7B/32B).
+        base_model: Model to fine-tune (hub id or path); empty: the recipe's.
+        recipe: Training recipe (s1-32b, s1.1-32b, ...).
+        train_overrides: Recipe keys to override.
+        train_launcher: "pytorchjob" on the cluster, "local" in the step's own pod.
+        num_nodes: Training nodes.
+        gpus_per_node: GPUs per training node.
+        benchmarks: Benchmarks to evaluate (aime24, math500, gpqa_diamond, aime25 or files).
+        budgets: Maximum thinking tokens to evaluate at.
+        eval_limit: Questions per benchmark; 0: all.
+        num_ignore: End-of-thinking attempts replaced by "Wait" during evaluation.
+        workdir: Shared storage root; must be the PVC mount (/mnt/s1) on the cluster.
+        pvc_name: Shared ReadWriteMany PVC for data, checkpoints and models.
+        storage_secret: Secret with object-store credentials and HF_TOKEN for the training pods.
+        namespace: Namespace for the PyTorchJob and the InferenceService; empty: the run's.
+        deploy_model: Deploy the model with KServe after evaluation.
+        service_name: InferenceService name.
+        serve_gpus: GPUs per serving replica.
+        serve_min_replicas: Fewest serving replicas.
+        serve_max_replicas: Most serving replicas.
+    """
     curated = curate(
         pool_sources=pool_sources,
         eval_sets=eval_sets,

@@ -1,0 +1,93 @@
+"""The compiled pipeline: up to date with its source, and carrying the cluster settings it promises."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from pipelines.cli import SPEC_PATH, compile_pipeline, known_parameters
+from pipelines.images import image_for
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> tuple[str, dict, dict]:
+    path = compile_pipeline(tmp_path_factory.mktemp("spec") / "s1_pipeline.yaml")
+    text = path.read_text()
+    spec, platform = yaml.safe_load_all(text)
+    return text, spec, platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+
+
+def test_committed_spec_is_up_to_date(compiled):
+    text, _, _ = compiled
+    assert SPEC_PATH.read_text() == text, "pipelines/s1_pipeline.yaml is stale: run `s1 pipeline compile`"
+
+
+def test_each_component_runs_in_its_own_image(compiled):
+    _, spec, _ = compiled
+    executors = spec["deploymentSpec"]["executors"]
+    assert set(executors) == {"exec-curate", "exec-train", "exec-evaluate", "exec-deploy"}
+    for name, executor in executors.items():
+        container = executor["container"]
+        assert container["image"] == image_for(name.removeprefix("exec-"))
+        # Lightweight components on prebuilt images: no pip install at start-up.
+        assert "pip install" not in " ".join(container["command"])
+
+
+def test_parameters_default_to_s1(compiled):
+    _, spec, _ = compiled
+    params = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert params["base_model"] == "Qwen/Qwen2.5-32B-Instruct" and params["recipe"] == "s1-32b"
+    assert params["n"] == 1000 and (params["num_nodes"], params["gpus_per_node"]) == (2, 8)
+    assert params["budgets"] == [500, 1000, 2000, 4000, 8000, 16000]
+    assert params["benchmarks"] == ["aime24", "math500", "gpqa_diamond"]
+    assert params["pool_sources"] == ["s1_59k=simplescaling/data_ablation_full59K"]
+    assert params["train_launcher"] == "pytorchjob" and params["deploy_model"] is True
+    assert set(params) == set(known_parameters())
+
+
+def test_gpu_step_requests_gpus_on_gpu_nodes(compiled):
+    _, spec, kubernetes = compiled
+    resources = spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["resources"]
+    assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu"
+    assert resources["accelerator"]["resourceCount"] == "8"
+    evaluate = kubernetes["exec-evaluate"]
+    assert evaluate["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "volumeName": "dshm"}]
+    assert evaluate["nodeSelector"]["labels"]
+    assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in evaluate["tolerations"]
+    # The train step only watches the PyTorchJob: it must not hold a GPU itself.
+    assert "accelerator" not in spec["deploymentSpec"]["executors"]["exec-train"]["container"].get("resources", {})
+
+
+def test_shared_volume_and_secrets(compiled):
+    _, _, kubernetes = compiled
+    for executor in ("exec-curate", "exec-train", "exec-evaluate"):
+        (mount,) = kubernetes[executor]["pvcMount"]
+        assert mount["mountPath"] == "/mnt/s1" and mount["pvcNameParameter"] == {"componentInputParameter": "pvc_name"}
+    for executor in ("exec-curate", "exec-evaluate"):
+        (secret,) = kubernetes[executor]["secretAsEnv"]
+        assert secret["optional"] is True
+        assert {item["envVar"] for item in secret["keyToEnv"]} == {"OPENAI_API_KEY", "HF_TOKEN"}
+
+
+def test_deploy_is_conditional_and_never_cached(compiled):
+    _, spec, _ = compiled
+    tasks = spec["root"]["dag"]["tasks"]
+    (condition,) = [t for t in tasks.values() if "triggerPolicy" in t]
+    assert "deploy_model" in condition["triggerPolicy"]["condition"]
+    inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    assert inner["deploy"]["cachingOptions"] == {}  # KFP writes enableCache only when true
+    for name in ("curate", "train", "evaluate"):
+        assert tasks[name]["cachingOptions"] == {"enableCache": True}
+    assert "evaluate" in condition["dependentTasks"]  # serve only a model that was evaluated
+
+
+def test_every_input_is_described(compiled):
+    """The UI shows these descriptions (from the docstrings' Args) in the run form and on each step."""
+    _, spec, _ = compiled
+    roots = {"pipeline": spec["root"], **spec["components"]}
+    for name, component in roots.items():
+        if "dag" in component and name != "pipeline":
+            continue  # the dsl.If sub-DAG only forwards the pipeline's own parameters
+        for kind in ("parameters", "artifacts"):
+            for key, definition in component.get("inputDefinitions", {}).get(kind, {}).items():
+                assert definition.get("description"), f"{name}: input {key} has no description"
