@@ -114,8 +114,6 @@ def test_predictor_follows_kserve_conventions(overlay: str, rendered: dict) -> N
     assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/live"
     resources = container["resources"]
     assert resources["requests"] == resources["limits"], "GPU pods: requests equal limits (Guaranteed QoS)"
-    gpus = int(resources["limits"]["nvidia.com/gpu"])
-    assert gpus == int(flags.get("--tensor-parallel-size", "1")), "one tensor-parallel rank per GPU"
     assert 1 <= predictor["minReplicas"] <= predictor["maxReplicas"]
     mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
     volumes = {volume["name"]: volume for volume in predictor["volumes"]}
@@ -135,12 +133,11 @@ def test_dev_is_one_small_gpu_and_prod_is_32b_on_eight(rendered: dict) -> None:
 def test_predictor_arguments_parse_with_the_real_cli(overlay: str, rendered: dict) -> None:
     from s1.cli import build_parser
 
-    parser = build_parser()
-    if "serve" not in parser._subparsers._group_actions[0].choices:
-        pytest.skip("s1.serving.cli is not there yet: `s1 serve` is not registered")
     container = predictor_container(inference_service(rendered[overlay]))
-    args = parser.parse_args(container["command"][1:] + container["args"])
-    assert (str(args.model), args.port, args.host, args.name) == ("/mnt/models", 8080, "0.0.0.0", "s1")
+    args = build_parser().parse_args(container["command"][1:] + container["args"])
+    assert (args.command, str(args.model), args.port, args.host, args.name) == ("serve", "/mnt/models", 8080, "0.0.0.0", "s1")
+    assert args.engine == "vllm", "the GPU predictor must not fall back to transformers"
+    assert args.tensor_parallel_size == int(container["resources"]["limits"]["nvidia.com/gpu"])
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
