@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--predictions", type=Path,
-                      help="JSONL with id, gold, prediction (full model output) per row")
+                      help="JSONL with id, gold, prediction (full model output) per row; "
+                           "s1-format outputs start with <|im_start|>think, so thinking that "
+                           "never closed is recognised")
     mode.add_argument("--model", type=Path, help="model folder to evaluate")
     parser.add_argument("--benchmark", nargs="+", action="extend", default=[],
                         metavar="NAME_OR_FILE",

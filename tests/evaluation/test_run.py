@@ -13,12 +13,17 @@ from s1.cli import main
 from s1.evaluation.config import EvaluationConfig
 from s1.evaluation.grading import grade_output
 from s1.evaluation.run import evaluate
+from s1.format import THINK_DELIMITER
 
 pytestmark = pytest.mark.slow
 
 
 def read_samples(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+
+
+def sample_key(sample: dict) -> tuple:
+    return sample["benchmark"], sample["budget"], sample["id"], sample["sample"]
 
 
 def test_sweep_writes_consistent_samples_metrics_and_reports(
@@ -38,9 +43,10 @@ def test_sweep_writes_consistent_samples_metrics_and_reports(
     for sample in samples:
         assert sample["thinking_tokens"] <= sample["max_thinking_tokens"]
         assert sample["prompt"].endswith("<|im_start|>think")
-        # Every record's grade is what grading its own output gives.
-        assert grade_output(sample["kind"], sample["gold"], sample["output"]).correct == \
-            sample["correct"]
+        # Every record's grade is what grading its own output gives (the output follows the
+        # prompt's think delimiter, which a predictions row carries at its start).
+        regraded = grade_output(sample["kind"], sample["gold"], THINK_DELIMITER + sample["output"])
+        assert (regraded.correct, regraded.reason) == (sample["correct"], sample["reason"])
     assert all(s["gold"] in "ABCD" for s in samples if s["benchmark"] == "gpqa_diamond")
 
     for name, summary in metrics["benchmarks"].items():
@@ -69,6 +75,13 @@ def test_sweep_writes_consistent_samples_metrics_and_reports(
                               batch_size=2, max_answer_tokens=6)
     assert evaluate(config) == metrics
     assert len(read_samples(out)) == 8
+    # An interrupted run: only the missing samples are generated.
+    lines = (out / "samples.jsonl").read_text().splitlines(keepends=True)
+    (out / "samples.jsonl").write_text("".join(lines[:5]))
+    evaluate(config)
+    resumed = read_samples(out)
+    assert resumed[:5] == samples[:5]
+    assert sorted(map(sample_key, resumed)) == sorted(map(sample_key, samples))
     with pytest.raises(ValueError, match="other settings"):
         evaluate(replace(config, budgets=(0, 8)))
 
