@@ -27,6 +27,8 @@ class EndpointConfig:
     temperature: float = 0.05  # s1's attempts: temperature 0.05
     timeout_s: float = 600.0
     max_retries: int = 5
+    # First retry waits about this long; each further retry doubles it (capped at 60 s).
+    retry_backoff_s: float = 1.0
     concurrency: int = 16
     # Client-side rate limit; None leaves pacing to the server's 429s (retried with backoff).
     requests_per_second: float | None = None
@@ -39,6 +41,7 @@ class EndpointConfig:
         _check(self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}")
         _check(self.timeout_s > 0, f"timeout_s must be > 0, got {self.timeout_s}")
         _check(self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}")
+        _check(self.retry_backoff_s >= 0, f"retry_backoff_s must be >= 0, got {self.retry_backoff_s}")
         _check(self.concurrency >= 1, f"concurrency must be >= 1, got {self.concurrency}")
         _check(self.requests_per_second is None or self.requests_per_second > 0,
                f"requests_per_second must be > 0, got {self.requests_per_second}")

@@ -2,8 +2,9 @@
 
 Stage order puts the cheap, model-free filters first so no teacher or attempt call is paid for a
 question that decontamination or the question-format rules would drop anyway:
-ingest → dedupe → decontaminate → quality (questions) → traces (teacher) → quality (traces) →
-difficulty → trace length → domains → selection.
+ingest → dedupe → decontaminate → quality (questions) → traces (teacher) → trace quality →
+trace length → difficulty → teacher grading (only for s1's pre-selection) → domains → selection.
+Model stages run only when their endpoints are configured; every call goes through the cache.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from s1.curation import dedupe, decontaminate, quality, selection
+from s1.curation import dedupe, decontaminate, difficulty, quality, selection
+from s1.curation.cache import CallCache
+from s1.curation.client import OpenAIChatClient
 from s1.curation.config import CurationConfig
+from s1.curation.domains import classify_domains
 from s1.curation.ingest import ingest, read_eval_questions
 from s1.curation.records import Drop, Question
 from s1.curation.report import write_outputs
 from s1.curation.tokens import batched_token_counts, load_tokenizer
+from s1.curation.traces import add_teacher_traces
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,25 @@ class _Run:
 
 def curate(config: CurationConfig) -> dict:
     """Run the curation described by `config`; writes OUT/ files and returns the report."""
+    cache = CallCache(config.resolved_cache_dir / "calls.jsonl")
+    clients: list[OpenAIChatClient] = []
+
+    def client(endpoint):
+        if endpoint is None:
+            return None
+        clients.append(OpenAIChatClient(endpoint))
+        return clients[-1]
+
+    try:
+        return _curate(config, cache, client(config.teacher),
+                       [client(e) for e in config.attempt_models], client(config.grader))
+    finally:
+        for made in clients:
+            made.close()
+        cache.close()
+
+
+def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, grader) -> dict:
     started = time.perf_counter()
     evals, eval_reports = read_eval_questions(config.eval_sets)
     start = time.perf_counter()
@@ -68,8 +92,34 @@ def curate(config: CurationConfig) -> dict:
 
     run.stage("decontaminate", decontaminate_step)
     run.stage("quality", lambda qs: quality.filter_questions(qs, config.asy_allowed_sources))
+    model_stats: dict = {}
+    if teacher is not None:
+        def traces_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
+            model_stats["teacher_questions"] = add_teacher_traces(qs, teacher, cache)
+            return qs, []
+
+        run.stage("traces", traces_step)
     run.stage("trace quality", quality.filter_traces)
     run.stage("trace length", lambda qs: _measure_traces(qs, config.tokenizer))
+    if attempt_models:
+        def difficulty_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
+            kept, drops, stats = difficulty.filter_by_difficulty(qs, attempt_models, grader, cache)
+            model_stats["attempts"] = stats
+            return kept, drops
+
+        run.stage("difficulty", difficulty_step)
+    if config.preselect is not None:
+        def teacher_grading_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
+            model_stats["teacher_ungraded"] = dict(difficulty.grade_teacher(qs, grader, cache))
+            return qs, []
+
+        run.stage("teacher grading", teacher_grading_step)
+
+    def domains_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
+        model_stats["domain_labels"] = dict(classify_domains(qs, grader, cache))
+        return qs, []
+
+    run.stage("domains", domains_step)
     candidates = list(run.questions)
     chosen: list[int] = []
 
@@ -91,6 +141,7 @@ def curate(config: CurationConfig) -> dict:
         "stages": run.stages,
         "preselected": chosen[0],
         "contamination": contamination,
+        "models": model_stats,
         "seconds": round(time.perf_counter() - started, 3),
     }
     report = write_outputs(config.out, run.questions, candidates, run.drops, report)

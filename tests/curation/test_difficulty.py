@@ -1,0 +1,123 @@
+"""Difficulty (attempts + grading), domain classification and grading helpers."""
+
+from __future__ import annotations
+
+import json
+
+from s1.curation.cache import CallCache
+from s1.curation.client import OpenAIChatClient
+from s1.curation.config import CurationConfig, EndpointConfig
+from s1.curation.difficulty import filter_by_difficulty
+from s1.curation.domains import classify_domains, parse_domain
+from s1.curation.grading import final_answer, grade_math, is_math_answer, parse_verdict
+from s1.curation.records import Question
+from s1.curation.run import curate
+
+QUESTIONS = [
+    Question(id="easy", source="s", question="What is 6 * 7?", answer="42"),
+    Question(id="half", source="s", question="What is 1/2 + 1/4?", answer="\\frac{3}{4}"),
+    Question(id="hard", source="s", question="Hard integral?", answer="17"),
+    Question(id="capital", source="gpqa", question="Capital of France? (A) Paris (B) Rome",
+             answer="Paris"),
+]
+# What each attempt model answers (the small one only gets the easy question right).
+ATTEMPTS = {
+    "small": {"What is 6 * 7?": "6*7 is \\boxed{42}", "What is 1/2 + 1/4?": "Answer: 0.5",
+              "Hard integral?": "Answer: 3", "Capital of France? (A) Paris (B) Rome": "Rome"},
+    "large": {"What is 6 * 7?": "Answer: 42", "What is 1/2 + 1/4?": "so $0.75$ is the answer: $0.75$",
+              "Hard integral?": "Answer: 18", "Capital of France? (A) Paris (B) Rome": "(A) Paris"},
+}
+
+
+def _reply(model: str, prompt: str) -> dict:
+    if model in ATTEMPTS:
+        return {"content": ATTEMPTS[model][prompt]}
+    if prompt.startswith("You are grading"):  # grader: correct iff the attempt says Paris
+        attempt = prompt.split("Attempt:\n", 1)[1].split("\n\nCorrect answer", 1)[0]
+        return {"content": "The attempt names the same city.\nYes" if "Paris" in attempt
+                else "Different answer.\nNo"}
+    if prompt.startswith("Classify"):
+        return {"content": "This is about arithmetic of integers.\n11" if "6 * 7" in prompt
+                else "It asks about geography, so... physics"}
+    raise AssertionError(f"unexpected call {model}: {prompt[:40]}")
+
+
+def _client(server, model: str) -> OpenAIChatClient:
+    return OpenAIChatClient(EndpointConfig(model=model, base_url=server.base_url))
+
+
+def test_questions_any_model_solves_are_dropped(tmp_path, chat_server):
+    chat_server.respond = _reply
+    questions = [_copy(q) for q in QUESTIONS]
+    with CallCache(tmp_path / "calls.jsonl") as cache:
+        kept, drops, stats = filter_by_difficulty(
+            questions, [_client(chat_server, "small"), _client(chat_server, "large")],
+            _client(chat_server, "grader"), cache)
+    assert [q.id for q in kept] == ["hard"]
+    assert {d.id: d.detail for d in drops} == {
+        "easy": "solved by small, large", "half": "solved by large", "capital": "solved by large"}
+    assert stats["small"] == {"solved": 1, "failed": 3, "ungraded": {}, "call_errors": 0}
+    # math answers are graded locally: the grader only ever saw the non-math question
+    assert len(chat_server.prompts("grader")) == 2
+
+
+def test_unreachable_attempt_model_counts_as_ungraded_not_solved(tmp_path):
+    dead = OpenAIChatClient(EndpointConfig(model="dead", base_url="http://127.0.0.1:9/v1",
+                                           max_retries=0, timeout_s=2))
+    with CallCache(tmp_path / "calls.jsonl") as cache:
+        kept, drops, stats = filter_by_difficulty([_copy(q) for q in QUESTIONS[:2]], [dead], None, cache)
+    assert len(kept) == 2 and not drops
+    assert stats["dead"]["call_errors"] == 2 and stats["dead"]["ungraded"] == {"no attempt": 2}
+
+
+def test_domains_from_pool_or_grader(tmp_path, chat_server):
+    chat_server.respond = _reply
+    questions = [_copy(q) for q in QUESTIONS[:1] + QUESTIONS[3:]]
+    questions.append(Question(id="known", source="s", question="x", answer="1", domain="geometry"))
+    with CallCache(tmp_path / "calls.jsonl") as cache:
+        tally = classify_domains(questions, _client(chat_server, "grader"), cache)
+    assert [q.domain for q in questions] == ["11", "physics", "geometry"]
+    assert tally == {"from pool": 1, "classified": 2}
+    assert parse_domain("no idea") == "unknown" and parse_domain("maybe 99 or 05") == "05"
+
+
+def test_full_recipe_through_curate(tmp_path, chat_server, write_jsonl, tokenizer_dir):
+    chat_server.respond = lambda model, prompt: (
+        {"reasoning": " ".join(["long"] * 50), "content": "teacher says 17"} if model == "teacher"
+        else _reply(model, prompt))
+    pool = write_jsonl(tmp_path / "pool.jsonl", [
+        {"id": q.id, "source": q.source, "question": q.question, "answer": q.answer} for q in QUESTIONS])
+    endpoint = {"base_url": chat_server.base_url}
+    config = CurationConfig.from_dict({
+        "pool": [str(pool)], "n": 5, "out": str(tmp_path / "out"), "tokenizer": tokenizer_dir,
+        "teacher": {"model": "teacher", **endpoint},
+        "attempt_models": [{"model": "small", **endpoint}, {"model": "large", **endpoint}],
+        "grader": {"model": "grader", **endpoint},
+    })
+    report = curate(config)
+    (selected,) = [json.loads(x) for x in (tmp_path / "out" / "selected.jsonl").read_text().splitlines()]
+    assert selected["id"] == "hard" and selected["answer"] == "teacher says 17"
+    assert selected["thinking_tokens"] == 50 and selected["domain"] == "physics"
+    assert report["drop_reasons"]["difficulty"] == {"solved by an attempt model": 3}
+    assert [s["stage"] for s in report["stages"]] == [
+        "ingest", "dedupe", "decontaminate", "quality", "traces", "trace quality", "trace length",
+        "difficulty", "domains", "selection"]
+    calls = len(chat_server.calls)
+    curate(config)  # everything is cached now: a rerun makes no call
+    assert len(chat_server.calls) == calls
+
+
+def test_grading_helpers():
+    assert final_answer("so \\boxed{\\frac{1}{2}} done") == "\\frac{1}{2}"
+    assert final_answer("The final answer is: $1,024$.") == "1,024"
+    assert grade_math("1024", "Answer: 1,024") and not grade_math("1024", "Answer: 1025")
+    assert grade_math("\\frac{3}{4}", "it is $0.75$")
+    assert not grade_math("7", "no numbers here at all")
+    assert is_math_answer("\\frac{1}{2}") and is_math_answer("42")
+    assert not is_math_answer("Paris") and not is_math_answer("(A)")
+    assert parse_verdict("yes, well... No") is False and parse_verdict("hmm") is None
+
+
+def _copy(question: Question) -> Question:
+    return Question(id=question.id, source=question.source, question=question.question,
+                    answer=question.answer)
