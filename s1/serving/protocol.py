@@ -1,0 +1,191 @@
+"""Wire schemas: OpenAI completions / chat completions with s1's budget fields, and KServe V1.
+
+Follows the OpenAI API (and vLLM / DeepSeek's `reasoning_content` for the thinking section)
+so stock clients work; the budget fields are first-class, typed and validated here rather than
+accepted as untyped extras. Unknown fields are rejected, so a misspelt budget field is an error
+instead of a silently ignored setting. Fields of the OpenAI API that s1 does not implement
+(`stop`, `logprobs`, tools, ...) are unknown fields for the same reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerationFields(_Strict):
+    """Per-request budget forcing and sampling, shared by every route."""
+
+    max_thinking_tokens: NonNegativeInt | None = Field(
+        None, description="cap on thinking tokens; default: the server's limit"
+    )
+    min_thinking_tokens: NonNegativeInt = Field(
+        0, description="end-of-thinking attempts before this many tokens become 'Wait'"
+    )
+    num_ignore: NonNegativeInt = Field(
+        0, description="end-of-thinking attempts replaced by 'Wait' regardless"
+    )
+    # s1 evaluates greedily; OpenAI's default of 1.0 would make the served model disagree with it.
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    seed: StrictInt | None = None
+
+
+class StreamOptions(_Strict):
+    include_usage: StrictBool = False
+
+
+class OpenAIFields(GenerationFields):
+    model: StrictStr
+    max_tokens: PositiveInt | None = Field(
+        None, description="cap on answer tokens (the thinking budget is separate)"
+    )
+    n: Literal[1] = 1
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    user: StrictStr | None = None
+
+
+class CompletionRequest(OpenAIFields):
+    """`POST /openai/v1/completions`: `prompt` is a full s1 prompt (see s1.format)."""
+
+    prompt: StrictStr | Annotated[list[StrictStr], Field(min_length=1, max_length=1)]
+
+
+class TextPart(_Strict):
+    type: Literal["text"]
+    text: StrictStr
+
+
+class ChatMessage(_Strict):
+    role: Literal["system", "user", "assistant"]
+    content: StrictStr | list[TextPart]
+    name: StrictStr | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class ChatCompletionRequest(OpenAIFields):
+    """`POST /openai/v1/chat/completions`; `max_completion_tokens` is OpenAI's newer name."""
+
+    messages: Annotated[list[ChatMessage], Field(min_length=1)]
+    max_completion_tokens: PositiveInt | None = None
+
+
+class V1Instance(GenerationFields):
+    """One KServe V1 instance: a question (wrapped in the s1 prompt) or a full prompt."""
+
+    question: StrictStr | None = None
+    prompt: StrictStr | None = None
+    max_answer_tokens: PositiveInt | None = None
+
+
+class V1Request(_Strict):
+    instances: Annotated[list[V1Instance | StrictStr], Field(min_length=1)]
+
+
+def describe_validation_error(error: ValidationError) -> tuple[str, str]:
+    """One readable message for all problems, and the first offending field (OpenAI `param`)."""
+    parts, params = [], []
+    for problem in error.errors():
+        loc = ".".join(str(item) for item in problem["loc"] if not _is_union_tag(item))
+        params.append(loc)
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field (not supported by this server)"
+        elif problem["type"] == "missing":
+            message = "field required"
+        parts.append(f"{loc or 'body'}: {message}")
+    return "; ".join(dict.fromkeys(parts)), params[0] if params else ""
+
+
+def _is_union_tag(item: object) -> bool:
+    # pydantic names union branches in locations ("str", "list[str]", "V1Instance").
+    return isinstance(item, str) and (item[:1].isupper() or "[" in item or item in ("str",))
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    completion_tokens_details: dict[str, int]
+
+
+class BudgetReport(BaseModel):
+    """s1's accounting per choice, beside the OpenAI fields."""
+
+    thinking_tokens: int
+    num_waits: int
+    hit_cap: bool
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    text: str
+    reasoning_content: str | None = None
+    finish_reason: Literal["stop", "length"] | None = None
+    budget: BudgetReport | None = None
+
+
+class CompletionResponse(BaseModel):
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage | None = None
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+    reasoning_content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length"]
+    budget: BudgetReport
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class ChatDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+
+
+class ChatChunkChoice(BaseModel):
+    index: int
+    delta: ChatDelta
+    finish_reason: Literal["stop", "length"] | None = None
+    budget: BudgetReport | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChatChunkChoice]
+    usage: Usage | None = None
