@@ -15,8 +15,8 @@ from s1.train.launch import free_port, launch_local, torchrun_commands, validate
 
 pytestmark = pytest.mark.slow
 
-# 16 examples in 4 packed rows, 2 rows per step over 2 ranks: 2 steps per epoch, 4 steps.
-RUN = {"epochs": 2, "block_size": 512, "save_steps": 1}
+# 16 examples in 4 packed rows, 2 rows per step over 2 ranks: 2 steps per epoch, 6 steps.
+RUN = {"epochs": 3, "block_size": 512, "save_steps": 1}
 
 
 def per_step_losses(out: Path) -> dict[int, float]:
@@ -44,10 +44,10 @@ def test_two_node_run_loss_falls_and_saves_a_loadable_model(reference_run):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     _, out, summary = reference_run
-    assert summary["world_size"] == 2 and summary["steps"] == 4
+    assert summary["world_size"] == 2 and summary["steps"] == 6
     losses = per_step_losses(out)
-    assert sorted(losses) == list(range(1, 5))
-    assert losses[4] < losses[1] - 0.5, losses
+    assert sorted(losses) == list(range(1, 7))
+    assert losses[6] < losses[1] - 0.5, losses
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(r["tokens_per_s"] > 0 and 0 < r["mfu"] < 1 and r["grad_norm"] > 0 for r in records)
     assert (out / "model" / "model.safetensors").is_file()
@@ -66,8 +66,8 @@ def test_killed_rank_resumes_with_same_data_order_and_no_lost_step(reference_run
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not (out / "checkpoint-1" / MARKER).is_file():
-            assert agent.poll() is None and time.monotonic() < deadline, "no checkpoint-1 before the deadline"
+        while not (out / "checkpoint-2" / MARKER).is_file():
+            assert agent.poll() is None and time.monotonic() < deadline, "no checkpoint-2 before the deadline"
             time.sleep(0.2)
         workers = psutil.Process(agent.pid).children()
         assert len(workers) == 2
@@ -79,15 +79,15 @@ def test_killed_rank_resumes_with_same_data_order_and_no_lost_step(reference_run
             agent.kill()
             agent.wait()
     completed_before = max(step for step, path in checkpoint_dirs(out) if (path / MARKER).is_file())
-    assert 1 <= completed_before < 4
+    assert 2 <= completed_before < 6
 
     summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(tiny_qwen_dir)}, nproc_per_node=2)
     assert summary["resumed_from"].endswith(f"checkpoint-{completed_before}")
-    assert summary["steps"] == 4
+    assert summary["steps"] == 6
     resumed, reference = per_step_losses(out), per_step_losses(reference_out)
-    assert sorted(resumed) == list(range(1, 5))
+    assert sorted(resumed) == list(range(1, 7))
     # Same data order and restored optimizer/scheduler state: every step's loss matches the
     # uninterrupted run, before and after the kill.
-    for step in range(1, 5):
+    for step in range(1, 7):
         assert resumed[step] == pytest.approx(reference[step], rel=1e-4), (step, resumed, reference)
     assert all((path / MARKER).is_file() for _, path in checkpoint_dirs(out))
