@@ -20,9 +20,18 @@ from s1.curation.client import ChatResult
 log = logging.getLogger(__name__)
 
 
+def key_prefix(model: str, settings: dict) -> bytes:
+    """The part of the key shared by all calls of one client (computed once per batch)."""
+    return json.dumps([model, settings], sort_keys=True).encode() + b"\x00"
+
+
+def prompt_key(prefix: bytes, prompt: str) -> str:
+    return hashlib.sha256(prefix + prompt.encode()).hexdigest()
+
+
 def call_key(model: str, settings: dict, prompt: str) -> str:
-    material = json.dumps([model, settings, prompt], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(material.encode()).hexdigest()
+    """The cache key of one call: sha256 over model, settings and prompt."""
+    return prompt_key(key_prefix(model, settings), prompt)
 
 
 class CallCache:
@@ -62,12 +71,16 @@ class CallCache:
         return self._entries.get(key)
 
     def put(self, key: str, model: str, result: ChatResult) -> None:
-        line = json.dumps({"key": key, "model": model, "result": result.as_dict()},
-                          ensure_ascii=False)
+        self.put_many([(key, model, result)])
+
+    def put_many(self, entries: list[tuple[str, str, ChatResult]]) -> None:
+        """(key, model, result) triples with one fsync: importing outputs computed elsewhere."""
         with self._lock:
-            self._handle.write(line + "\n")
+            for key, model, result in entries:
+                self._handle.write(json.dumps({"key": key, "model": model, "result": result.as_dict()},
+                                              ensure_ascii=False) + "\n")
+                self._entries[key] = result
             self._sync()
-            self._entries[key] = result
 
     def _sync(self) -> None:
         self._handle.flush()

@@ -6,7 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from s1.curation.cache import CallCache, call_key
+from s1.curation.cache import CallCache, key_prefix, prompt_key
 from s1.curation.client import ChatResult, ModelCallError, ModelClient
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ def call_all(client: ModelClient, prompts: list[str], cache: CallCache, desc: st
 
     outcomes: list[CallOutcome | None] = [None] * len(prompts)
     pending: dict[str, list[int]] = {}
+    prefix = key_prefix(client.model, client.settings)
     for index, prompt in enumerate(prompts):
-        key = call_key(client.model, client.settings, prompt)
+        key = prompt_key(prefix, prompt)
         hit = cache.get(key)
         if hit is not None:
             outcomes[index] = CallOutcome(hit, cached=True)

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from s1.curation.ngrams import Vocabulary, ngram_hashes, normalize
+from s1.curation.ngrams import HASH_MULTIPLIER, Vocabulary, mix, ngram_hashes, normalize
 from s1.curation.records import Drop, Question
 
 STAGE = "dedupe"
 NUM_PERMUTATIONS = 64
 # 16 bands of 4 rows: pairs at Jaccard 0.8 become candidates with probability ~1 - (1-0.8^4)^16.
 BANDS = 16
+# A document is compared with at most this many earlier members of its LSH bucket, so a
+# pathological bucket (thousands of templated questions) cannot make the stage quadratic.
+MAX_COMPARISONS = 50
 
 
 @dataclass(frozen=True)
@@ -45,36 +48,44 @@ def find_duplicates(texts: list[str], ngram: int = 5, threshold: float = 0.8,
         return duplicates
     grams = ngram_hashes((texts[i] for i in unique), ngram, Vocabulary())
     signatures = _minhash(grams.hashes, grams.doc, len(unique), seed)
-    sets: dict[int, np.ndarray] = {}
+    sets: dict[int, frozenset] = {}
 
-    def gram_set(doc: int) -> np.ndarray:
+    def gram_set(doc: int) -> frozenset:
+        # Python sets of ints: Jaccard on a few dozen n-grams is ~1 µs, numpy's set ops ~20 µs.
         if doc not in sets:
-            sets[doc] = _doc_grams(grams, doc)
+            start, end = np.searchsorted(grams.doc, [doc, doc + 1])
+            sets[doc] = frozenset(grams.hashes[start:end].tolist())
         return sets[doc]
 
+    compared: set[tuple[int, int]] = set()
     removed: set[int] = set()
     rows = NUM_PERMUTATIONS // BANDS
     for band in range(BANDS):
-        keys = signatures[:, band * rows : (band + 1) * rows]
-        buckets: dict[bytes, int] = {}
-        for doc in range(len(unique)):
-            if doc in removed:
-                continue
-            key = keys[doc].tobytes()
-            first = buckets.setdefault(key, doc)
-            if first == doc:
-                continue
-            a, b = gram_set(first), gram_set(doc)
-            similarity = len(np.intersect1d(a, b, assume_unique=True)) / len(np.union1d(a, b))
-            if similarity >= threshold:
-                removed.add(doc)
-                duplicates.append(Duplicate(unique[doc], unique[first], float(similarity)))
+        # Documents sharing all `rows` MinHash values of a band are candidates; group them with
+        # one np.unique and only visit the (few) groups with more than one member.
+        keys = signatures[:, band * rows]
+        with np.errstate(over="ignore"):
+            for row in range(1, rows):
+                keys = mix(keys * HASH_MULTIPLIER + signatures[:, band * rows + row])
+        _, group, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = np.flatnonzero(sizes[group] > 1)
+        members: dict[int, list[int]] = {}
+        for doc in shared.tolist():
+            members.setdefault(int(group[doc]), []).append(doc)
+        for docs in members.values():
+            kept = [d for d in docs if d not in removed]
+            for position, doc in enumerate(kept[1:], start=1):
+                for first in kept[: min(position, MAX_COMPARISONS)]:
+                    if first in removed or (first, doc) in compared:
+                        continue
+                    compared.add((first, doc))
+                    a, b = gram_set(first), gram_set(doc)
+                    similarity = len(a & b) / len(a | b)
+                    if similarity >= threshold:
+                        removed.add(doc)
+                        duplicates.append(Duplicate(unique[doc], unique[first], float(similarity)))
+                        break
     return sorted(duplicates, key=lambda d: d.index)
-
-
-def _doc_grams(grams, doc: int) -> np.ndarray:
-    start, end = np.searchsorted(grams.doc, [doc, doc + 1])
-    return np.unique(grams.hashes[start:end])
 
 
 def _minhash(hashes: np.ndarray, doc: np.ndarray, num_docs: int, seed: int) -> np.ndarray:

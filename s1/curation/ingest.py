@@ -12,6 +12,7 @@ row and the reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -145,10 +146,17 @@ class _InvalidRow:
     reason: str
 
 
+@functools.lru_cache(maxsize=256)
+def _path_parts(path: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_PATH_PART.findall(path))
+
+
 def _get(row: Any, path: str) -> Any:
     """`a.b[0]` into nested dicts/lists; None when any step is missing."""
+    if isinstance(row, dict) and path in row:
+        return row[path]  # the common case: a plain column name
     value = row
-    for name, index in _PATH_PART.findall(path):
+    for name, index in _path_parts(path):
         if name:
             value = value.get(name) if isinstance(value, dict) else None
         else:

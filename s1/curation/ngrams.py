@@ -14,7 +14,7 @@ from typing import Iterable
 import numpy as np
 
 # Odd 64-bit multipliers; the polynomial hash is finished with splitmix64's mixer.
-_BASE = np.uint64(0x9E3779B97F4A7C15)
+HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 # Pads documents shorter than n words so each yields exactly one n-gram: the whole text.
 _PAD = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -49,7 +49,8 @@ class Vocabulary:
         return [ids.setdefault(word, len(ids)) for word in words]
 
 
-def _mix(values: np.ndarray) -> np.ndarray:
+def mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise: a cheap, well-spread 64-bit hash of each value."""
     values = values ^ (values >> np.uint64(30))
     values = values * np.uint64(0xBF58476D1CE4E5B9)
     values = values ^ (values >> np.uint64(27))
@@ -87,6 +88,6 @@ def ngram_hashes(texts: Iterable[str], n: int, vocabulary: Vocabulary) -> NgramH
     with np.errstate(over="ignore"):
         hashes = np.zeros(len(first), dtype=np.uint64)
         for k in range(n):
-            hashes = hashes * _BASE + _mix(words[first + k] + np.uint64(k + 1))
-        hashes = _mix(hashes)
+            hashes = hashes * HASH_MULTIPLIER + mix(words[first + k] + np.uint64(k + 1))
+        hashes = mix(hashes)
     return NgramHashes(hashes=hashes, doc=doc, position=position, num_docs=num_docs)

@@ -39,6 +39,7 @@ class ChatServer:
 
         self.calls: list[tuple[str, str]] = []
         self.answered: list[str] = []
+        self.admitted = 0  # calls let through (counted on arrival, so concurrency cannot overshoot)
         self.answer_limit: int | None = None
         self.respond = lambda model, prompt: {"content": f"echo: {prompt}"}
         self._lock = threading.Lock()
@@ -60,7 +61,8 @@ class ChatServer:
                 model, prompt = body["model"], body["messages"][-1]["content"]
                 with server._lock:
                     server.calls.append((model, prompt))
-                    blocked = server.answer_limit is not None and len(server.answered) >= server.answer_limit
+                    blocked = server.answer_limit is not None and server.admitted >= server.answer_limit
+                    server.admitted += not blocked
                 if blocked:
                     server._stop.wait()
                     return

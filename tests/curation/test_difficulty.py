@@ -113,6 +113,7 @@ def test_grading_helpers():
     assert grade_math("1024", "Answer: 1,024") and not grade_math("1024", "Answer: 1025")
     assert grade_math("\\frac{3}{4}", "it is $0.75$")
     assert not grade_math("7", "no numbers here at all")
+    assert not grade_math("12", "Answer: 1,2") and grade_math("-3/6", "Answer: -1/2")
     assert is_math_answer("\\frac{1}{2}") and is_math_answer("42")
     assert not is_math_answer("Paris") and not is_math_answer("(A)")
     assert parse_verdict("yes, well... No") is False and parse_verdict("hmm") is None
