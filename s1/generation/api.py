@@ -63,21 +63,40 @@ def plan_all(model, tokenizer, prompt_ids: Sequence[Sequence[int]], budget: Budg
     return plans
 
 
-def to_generation(tokenizer, prompt: str, forcer: BudgetForcer) -> Generation:
-    """The result record for one finished (or length-cut) sequence."""
-    text = tokenizer.decode(forcer.tokens, skip_special_tokens=False)
+def to_generation(
+    tokenizer,
+    prompt: str,
+    tokens: Sequence[int],
+    *,
+    thinking_tokens: int,
+    answer_tokens: int,
+    num_waits: int,
+    hit_cap: bool,
+) -> Generation:
+    """The result record for one generated assistant turn (special tokens kept in `text`)."""
+    text = tokenizer.decode(tokens, skip_special_tokens=False)
     parts = split_completion(text)
     return Generation(
         prompt=prompt,
         text=text,
         thinking=parts.thinking,
         answer=parts.answer,
+        thinking_tokens=thinking_tokens,
+        answer_tokens=answer_tokens,
+        num_waits=num_waits,
+        hit_cap=hit_cap,
+        closed=parts.closed,
+        token_ids=tuple(tokens),
+    )
+
+
+def _from_forcer(tokenizer, prompt: str, forcer: BudgetForcer) -> Generation:
+    return to_generation(
+        tokenizer, prompt, forcer.tokens,
         thinking_tokens=forcer.thinking_tokens,
         answer_tokens=forcer.answer_tokens,
         num_waits=forcer.num_waits,
         hit_cap=forcer.hit_cap,
-        closed=parts.closed,
-        token_ids=tuple(forcer.tokens),
     )
 
 
@@ -104,7 +123,7 @@ def generate(
             forcers = [BudgetForcer(plan) for plan in plans[start:stop]]
             _generate_batch(model, tokenizer, prompt_ids[start:stop], forcers, sampling, start)
             results.extend(
-                to_generation(tokenizer, prompt, forcer)
+                _from_forcer(tokenizer, prompt, forcer)
                 for prompt, forcer in zip(prompts[start:stop], forcers)
             )
             bar.update(len(forcers))
@@ -143,7 +162,7 @@ def stream(
     worker.join()
     if failure:
         raise failure[0]
-    yield to_generation(tokenizer, prompt, forcer)
+    yield _from_forcer(tokenizer, prompt, forcer)
 
 
 def _generate_batch(

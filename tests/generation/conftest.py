@@ -1,4 +1,4 @@
-"""Generation fixtures: the tiny Qwen2 loaded once, and a copy biased to end thinking early."""
+"""Generation fixtures: the tiny Qwen2 loaded once, and copies biased to end thinking early."""
 
 from __future__ import annotations
 
@@ -7,7 +7,22 @@ import copy
 import pytest
 import torch
 
-from s1.format import IM_START
+from s1.format import IM_END, IM_START
+
+
+def with_end_bias(model, tokenizer, bias: float, tokens=(IM_START,)):
+    """A copy of `model` whose logits for `tokens` get `+bias`: a real model that tries to end
+    thinking (or open new blocks) more often, so waits and the delimiter are exercised."""
+    biased = copy.deepcopy(model)
+    head = biased.lm_head
+    layer = torch.nn.Linear(head.in_features, head.out_features, bias=True)
+    with torch.no_grad():
+        layer.weight.copy_(head.weight)
+        layer.bias.zero_()
+        for token in tokens:
+            layer.bias[tokenizer.convert_tokens_to_ids(token)] = bias
+    biased.lm_head = layer
+    return biased.eval()
 
 
 @pytest.fixture(scope="session")
@@ -19,15 +34,13 @@ def tiny(tiny_qwen_dir):
 
 @pytest.fixture(scope="session")
 def eager_to_stop(tiny):
-    """The tiny model with a +`bias` on `<|im_start|>`'s logit: it tries to end thinking (and
-    open new blocks) at every position, so waits and the delimiter are exercised for real."""
+    """Tries `<|im_start|>` at every free position."""
     model, tokenizer = tiny
-    biased = copy.deepcopy(model)
-    head = biased.lm_head
-    layer = torch.nn.Linear(head.in_features, head.out_features, bias=True)
-    with torch.no_grad():
-        layer.weight.copy_(head.weight)
-        layer.bias.zero_()
-        layer.bias[tokenizer.convert_tokens_to_ids(IM_START)] = 50.0
-    biased.lm_head = layer
-    return biased.eval(), tokenizer
+    return with_end_bias(model, tokenizer, 50.0), tokenizer
+
+
+@pytest.fixture(scope="session")
+def tempted_to_stop(tiny):
+    """Tries to end (`<|im_start|>` or `<|im_end|>`) only at some positions."""
+    model, tokenizer = tiny
+    return with_end_bias(model, tokenizer, 1.0, (IM_START, IM_END)), tokenizer
