@@ -82,8 +82,8 @@ def server(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="session")
 def tight_server(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One request generating, one waiting, a 3 s timeout, short prompts only."""
+    """One request generating, one waiting, a 10 s timeout, short prompts only."""
     yield from _start(
         tiny_qwen_dir, tmp_path_factory.mktemp("serve-tight"), "--name", "tight",
-        "--max-queue", "1", "--request-timeout", "3", "--max-prompt-tokens", "64",
+        "--max-queue", "1", "--request-timeout", "10", "--max-prompt-tokens", "64",
     )
