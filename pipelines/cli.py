@@ -32,10 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--out", type=Path, required=True, help="folder for inputs, artifacts and the summary")
     local.add_argument("--model", choices=["smollm2", "tiny-qwen"], default="smollm2",
                        help="smollm2: a real 135M instruct model (minutes); tiny-qwen: random 10M (fast, for tests)")  # fmt: skip
-    local.add_argument("--pool-size", type=int, default=200, help="synthetic pool questions (default 200)")
-    local.add_argument("--n", type=int, default=48, help="questions curation selects (default 48)")
-    local.add_argument("--eval-size", type=int, default=16, help="held-out synthetic benchmark questions (default 16)")
-    local.add_argument("--budgets", type=int, nargs="+", default=None, help="max thinking tokens to evaluate at")
+    local.add_argument("--pool-size", type=int, help="synthetic pool questions (default: per model, 200 for smollm2)")
+    local.add_argument("--n", type=int, help="questions curation selects (default: per model, 48 for smollm2)")
+    local.add_argument("--eval-size", type=int, help="held-out synthetic benchmark questions (default: per model)")
+    local.add_argument("--budgets", type=int, nargs="+", default=None, help="max thinking tokens to evaluate at (default: per model)")
     local.add_argument("--seed", type=int, default=0, help="pool and selection seed")
     local.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="training recipe override, repeatable (e.g. --set epochs=1)")  # fmt: skip
@@ -100,7 +100,7 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from pipelines.local_run import DEFAULT_BUDGETS, LocalRunConfig, run_local
+    from pipelines.local_run import LocalRunConfig, run_local
 
     overrides = {}
     for pair in args.overrides:
@@ -108,13 +108,13 @@ def _run_local(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise ValueError(f"--set {pair!r}: expected KEY=VALUE")
         overrides[key] = value
-    config = LocalRunConfig(
-        out=args.out,
-        model=args.model,
+    config = LocalRunConfig.for_model(
+        args.out,
+        args.model,
         pool_size=args.pool_size,
         n=args.n,
         eval_size=args.eval_size,
-        budgets=tuple(args.budgets or DEFAULT_BUDGETS),
+        budgets=tuple(args.budgets) if args.budgets else None,
         seed=args.seed,
         train_overrides=overrides,
     )

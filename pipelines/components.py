@@ -98,6 +98,7 @@ def evaluate(
     budgets: list,
     limit: int,
     num_ignore: int,
+    max_answer_tokens: int,
     results: Output[Dataset],
     report: Output[HTML],
     summary: Output[Markdown],
@@ -112,6 +113,7 @@ def evaluate(
         budgets: Maximum thinking tokens to evaluate at (s1: 500 to 16000).
         limit: Questions per benchmark; 0: all.
         num_ignore: End-of-thinking attempts replaced by "Wait" (s1's extrapolation).
+        max_answer_tokens: Cap on the answer section, apart from the thinking budget.
         results: samples.jsonl, metrics.json and the scaling plot.
         report: HTML report with the accuracy-vs-thinking-budget plot.
         summary: The report as Markdown.
@@ -119,7 +121,8 @@ def evaluate(
     """
     from pipelines.steps import evaluate_step
 
-    evaluate_step(model, benchmarks, budgets, limit, num_ignore, results, report, summary, metrics)
+    evaluate_step(model, benchmarks, budgets, limit, num_ignore, max_answer_tokens, results, report, summary,
+                  metrics)  # fmt: skip
 
 
 @dsl.component(base_image=image_for("deploy"), install_kfp_package=False)

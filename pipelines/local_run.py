@@ -17,33 +17,68 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# What each local model is trained with (recipes in s1/recipes/train/) and evaluated at.
-LOCAL_MODELS = {"smollm2": "smollm2", "tiny-qwen": "tiny-qwen"}
-DEFAULT_BUDGETS = (32, 64, 128, 256)
+@dataclass(frozen=True)
+class LocalProfile:
+    """How one local model is trained (a recipe in s1/recipes/train/) and evaluated."""
+
+    recipe: str
+    pool_size: int
+    n: int
+    eval_size: int
+    budgets: tuple[int, ...]
+    max_answer_tokens: int
+    train_overrides: dict[str, str] = field(default_factory=dict)
+
+
+PROFILES = {
+    # A real 135M instruct model: learns the think/answer format, so budgets change its answers.
+    "smollm2": LocalProfile(
+        "smollm2", pool_size=200, n=48, eval_size=16, budgets=(16, 32, 64, 128), max_answer_tokens=24
+    ),
+    # Random weights, for tests and a first look: little data, one epoch, no mid-run checkpoints.
+    "tiny-qwen": LocalProfile(
+        "tiny-qwen", pool_size=64, n=16, eval_size=4, budgets=(8, 16, 32), max_answer_tokens=8,
+        train_overrides={"epochs": "1", "save_steps": "1000"},
+    ),  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
 class LocalRunConfig:
-    """Arguments for one local run; validated before anything is written."""
+    """Arguments for one local run; validated before anything runs."""
 
     out: Path
-    model: str = "smollm2"
-    pool_size: int = 200
-    n: int = 48
-    eval_size: int = 16
-    budgets: tuple[int, ...] = DEFAULT_BUDGETS
+    model: str
+    pool_size: int
+    n: int
+    eval_size: int
+    budgets: tuple[int, ...]
     seed: int = 0
     train_overrides: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.model not in LOCAL_MODELS:
-            raise ValueError(f"--model must be one of {', '.join(LOCAL_MODELS)}, got {self.model!r}")
+        if self.model not in PROFILES:
+            raise ValueError(f"--model must be one of {', '.join(PROFILES)}, got {self.model!r}")
         if self.pool_size < 1 or self.n < 1 or self.eval_size < 1:
             raise ValueError("--pool-size, --n and --eval-size must be ≥ 1")
         if self.n > self.pool_size:
             raise ValueError(f"--n {self.n} cannot exceed --pool-size {self.pool_size}")
         if not self.budgets or any(b < 1 for b in self.budgets):
             raise ValueError(f"--budgets must be positive token counts, got {list(self.budgets)}")
+
+    @classmethod
+    def for_model(cls, out: Path, model: str = "smollm2", **given) -> "LocalRunConfig":
+        """The model's profile, with every argument given (not None) taking precedence."""
+        if model not in PROFILES:
+            raise ValueError(f"--model must be one of {', '.join(PROFILES)}, got {model!r}")
+        profile = PROFILES[model]
+        defaults = {name: getattr(profile, name) for name in ("pool_size", "n", "eval_size", "budgets")}
+        chosen = {key: value for key, value in given.items() if value is not None}
+        return cls(out=out, model=model, **{**defaults, **chosen})
+
+    @property
+    def profile(self) -> LocalProfile:
+        return PROFILES[self.model]
 
 
 def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
@@ -63,20 +98,22 @@ def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
 
 def pipeline_arguments(config: LocalRunConfig, pool: Path, benchmark: Path) -> dict:
     """The s1 pipeline's parameters for a laptop: everything else keeps its cluster default."""
+    profile = config.profile
     return {
         "pool_sources": [str(pool)],
         "eval_sets": [str(benchmark)],
         "n": config.n,
         "seed": config.seed,
         "base_model": "",  # the local recipe names its model (local:smollm2 / local:tiny-qwen)
-        "recipe": LOCAL_MODELS[config.model],
-        "train_overrides": dict(config.train_overrides),
+        "recipe": profile.recipe,
+        "train_overrides": {**profile.train_overrides, **config.train_overrides},
         "train_launcher": "local",
         "num_nodes": 1,
         "gpus_per_node": 0,
         "benchmarks": [str(benchmark)],
         "budgets": list(config.budgets),
         "eval_limit": 0,
+        "max_answer_tokens": profile.max_answer_tokens,
         "workdir": str((config.out / "work").resolve()),
         "deploy_model": False,
     }
@@ -121,7 +158,8 @@ def _link_tree(source: Path, target: Path) -> None:
 def collect(run: Path, out: Path) -> dict:
     """Link a local run's artifacts into `out` under stable names and gather its metrics.
 
-    kfp.local lays a run out as ``<run>/<task>/<output>``; each Metrics output is a JSON file.
+    kfp.local lays a run out as ``<run>/<task>/<output>``; a task's metrics are the metadata of
+    its Metrics artifact in ``<run>/<task>/executor_output.json``.
     """
     layout = {
         "dataset": run / "curate" / "dataset",
@@ -144,8 +182,9 @@ def collect(run: Path, out: Path) -> dict:
         paths["plot"] = str(out / "accuracy_vs_thinking_budget.png")
     metrics = {}
     for task in ("curate", "train", "evaluate"):
-        source = run / task / "metrics"
-        metrics[task] = json.loads(source.read_text()) if source.is_file() and source.stat().st_size else {}
+        executed = json.loads((run / task / "executor_output.json").read_text())
+        (artifact,) = executed["artifacts"]["metrics"]["artifacts"]
+        metrics[task] = artifact.get("metadata", {})
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     paths["metrics"] = str(out / "metrics.json")
     return {"run": str(run), "paths": paths, "metrics": metrics}

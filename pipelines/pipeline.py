@@ -62,6 +62,7 @@ def s1_pipeline(
     budgets: list = [500, 1000, 2000, 4000, 8000, 16000],
     eval_limit: int = 0,
     num_ignore: int = 0,
+    max_answer_tokens: int = 512,
     workdir: str = SHARED_MOUNT,
     pvc_name: str = "s1-data",
     storage_secret: str = "s1-storage",
@@ -92,6 +93,7 @@ def s1_pipeline(
         budgets: Maximum thinking tokens to evaluate at.
         eval_limit: Questions per benchmark; 0: all.
         num_ignore: End-of-thinking attempts replaced by "Wait" during evaluation.
+        max_answer_tokens: Cap on each answer section, apart from the thinking budget.
         workdir: Shared storage root; must be the PVC mount (/mnt/s1) on the cluster.
         pvc_name: Shared ReadWriteMany PVC for data, checkpoints and models.
         storage_secret: Secret with object-store credentials and HF_TOKEN for the training pods.
@@ -137,6 +139,7 @@ def s1_pipeline(
         budgets=budgets,
         limit=eval_limit,
         num_ignore=num_ignore,
+        max_answer_tokens=max_answer_tokens,
     ).set_display_name("evaluate (budget forcing)")
     _on_gpu_node(evaluated, EVAL_GPUS, cpu="32", memory="256Gi")
     kubernetes.use_secret_as_env(evaluated, ENDPOINTS_SECRET, ENDPOINTS_ENV, optional=True)

@@ -34,9 +34,13 @@ def numeric_leaves(values: Any, prefix: str = "") -> dict[str, float]:
     return found
 
 
-def log_metrics(metrics, report: dict) -> None:
-    """Every number in `report` as a KFP metric (the UI's metrics tab and run comparison)."""
-    for key, value in list(numeric_leaves(report).items())[:MAX_METRICS]:
+def log_metrics(metrics, report: dict, skip: tuple[str, ...] = ("config",)) -> None:
+    """Every number in `report` as a KFP metric (the UI's metrics tab and run comparison).
+
+    Top-level sections in `skip` are settings, not results, and stay out of the metrics.
+    """
+    results = {key: value for key, value in report.items() if key not in skip}
+    for key, value in list(numeric_leaves(results).items())[:MAX_METRICS]:
         metrics.log_metric(re.sub(r"[^A-Za-z0-9_./@-]", "_", key), value)
 
 
@@ -167,25 +171,28 @@ def model_dir(model) -> Path:
     return Path(model.path)
 
 
-def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore: int, results, report,
-                  summary, metrics) -> dict:  # fmt: skip
+def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore: int, max_answer_tokens: int,
+                  results, report, summary, metrics) -> dict:  # fmt: skip
     """Budget-forced generation and grading over each benchmark and thinking budget."""
+    from s1.evaluation.config import EvaluationConfig
     from s1.evaluation.run import evaluate
 
     out = Path(results.path)
-    figures = evaluate(
+    config = EvaluationConfig(
         model=model_dir(model),
-        benchmarks=list(benchmarks),
-        budgets=[int(b) for b in budgets],
+        benchmarks=tuple(benchmarks),
         out=out,
+        budgets=tuple(int(b) for b in budgets),  # KFP hands list defaults over as floats
+        num_ignore=(num_ignore,),
+        max_answer_tokens=max_answer_tokens,
         limit=limit or None,
-        num_ignore=num_ignore,
     )
+    figures = evaluate(config)
     html = (out / "report.html").read_text()
     Path(report.path).write_text(inline_images(html, out))
     copy_file(out / "report.md", summary)
     results.metadata.update({"benchmarks": list(benchmarks), "budgets": [int(b) for b in budgets]})
-    log_metrics(metrics, figures)
+    log_metrics(metrics, figures.get("kfp_metrics") or figures)
     return figures
 
 
