@@ -1,0 +1,65 @@
+"""The README's main job: the whole pipeline through kfp.local, and what it leaves behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.local_run import LocalRunConfig, pipeline_arguments
+
+
+def test_local_arguments_are_pipeline_parameters(tmp_path):
+    from pipelines.cli import known_parameters
+
+    config = LocalRunConfig.for_model(tmp_path, "tiny-qwen", n=8)
+    arguments = pipeline_arguments(config, tmp_path / "pool.jsonl", tmp_path / "bench.jsonl")
+    assert set(arguments) <= set(known_parameters())
+    assert arguments["train_launcher"] == "local" and arguments["deploy_model"] is False
+    assert arguments["n"] == 8 and arguments["recipe"] == "tiny-qwen"
+    assert arguments["benchmarks"] == [str(tmp_path / "bench.jsonl")] == arguments["eval_sets"]
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [({"model": "llama"}, "--model"), ({"n": 50, "pool_size": 10}, "cannot exceed"), ({"budgets": (0, 8)}, "positive")],
+)
+def test_bad_arguments_fail_before_running(tmp_path, given, message):
+    with pytest.raises(ValueError, match=message):
+        LocalRunConfig.for_model(tmp_path, **given)
+
+
+@pytest.mark.slow
+def test_run_local_tiny_qwen(tmp_path):
+    """`s1 pipeline run-local --model tiny-qwen`: every artifact exists and holds real content."""
+    from s1.cli import main
+
+    out = tmp_path / "run"
+    assert main(["pipeline", "run-local", "--out", str(out), "--model", "tiny-qwen", "--json"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+
+    selected = [json.loads(line) for line in (out / "dataset" / "selected.jsonl").read_text().splitlines()]
+    assert len(selected) == 16
+    assert all(row["question"] and row["thinking"] and row["answer"] for row in selected)
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(out / "model")
+    tokenizer = AutoTokenizer.from_pretrained(out / "model")
+    assert model.num_parameters() > 1_000_000 and tokenizer.convert_tokens_to_ids("<|im_start|>") == 151644
+
+    plot = out / "accuracy_vs_thinking_budget.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 5_000
+    html = (out / "evaluation_report.html").read_text()
+    assert "data:image/png;base64," in html  # the plot is inside the one file the KFP UI shows
+    samples = (out / "evaluation" / "samples.jsonl").read_text().splitlines()
+    assert len(samples) == 4 * 3  # 4 held-out questions x 3 budgets
+    assert "# " in (out / "curation_report.md").read_text()
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["curate"]["selected"] == 16
+    assert metrics["train"]["steps"] >= 1 and metrics["train"]["final_loss"] > 0
+    accuracies = [k for k in metrics["evaluate"] if k.endswith(".accuracy")]
+    assert len(accuracies) == 3 and all(0 <= metrics["evaluate"][k] <= 1 for k in accuracies)
+    assert Path(summary["paths"]["plot"]) == plot
