@@ -56,6 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
                         help="pipeline parameter; VALUE is JSON when it parses (lists, numbers), else text")  # fmt: skip
     submit.add_argument("--no-cache", action="store_true", help="run every step even if a cached result exists")
+    submit.add_argument("--wait", type=int, default=0, metavar="SECONDS",
+                        help="wait up to SECONDS for the run to finish; exit 1 unless it succeeded")  # fmt: skip
     submit.add_argument("--json", action="store_true", help="print the run id and URL as JSON")
     submit.set_defaults(func=_submit)
 
@@ -157,5 +159,10 @@ def _submit(args: argparse.Namespace) -> int:
         enable_caching=False if args.no_cache else None,
     )
     url = f"{args.host.rstrip('/')}/#/runs/details/{run.run_id}"
-    print(json.dumps({"run_id": run.run_id, "url": url}) if args.json else f"started run {run.run_id}: {url}")
-    return 0
+    result = {"run_id": run.run_id, "url": url}
+    print(json.dumps(result) if args.json else f"started run {run.run_id}: {url}", flush=True)
+    if not args.wait:
+        return 0
+    state = str(client.wait_for_run_completion(run.run_id, timeout=args.wait).state)
+    print(json.dumps({**result, "state": state}) if args.json else f"run {run.run_id} finished: {state}")
+    return 0 if state.upper().endswith("SUCCEEDED") else 1
