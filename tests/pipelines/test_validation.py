@@ -36,3 +36,24 @@ def test_int_or_string():
 def test_nullable():
     schema = {"type": "object", "properties": {"a": {"type": "string", "nullable": True}}}
     assert _valid(schema, {"a": None}) and not _valid(schema, {"a": 3})
+
+
+def test_command_line_reports_each_bad_object(tmp_path, crd_dir, capsys):
+    import yaml
+
+    from pipelines.inferenceservice import InferenceServiceSpec, build_inferenceservice
+    from pipelines.pytorchjob import TrainingJobSpec, build_pytorchjob
+    from pipelines.validation import main
+
+    good = build_pytorchjob(TrainingJobSpec(name="good"))
+    bad = build_pytorchjob(TrainingJobSpec(name="bad"))
+    bad["spec"]["runPolicy"]["backofLimit"] = 3
+    service = build_inferenceservice(InferenceServiceSpec(name="s1", storage_uri="pvc://s1-data/model"))
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    path = tmp_path / "objects.yaml"
+    path.write_text(yaml.safe_dump_all([good, bad, service, other]))
+    assert main(["--crd-dir", str(crd_dir), str(path)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "PyTorchJob/bad" in line and "'backofLimit' was unexpected" in line
+    path.write_text(yaml.safe_dump_all([good, service]))
+    assert main(["--crd-dir", str(crd_dir), str(path)]) == 0
