@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from typing import Sequence
 
 from s1.format import Delimiters, Tokenizer, delimiter_ids
 from s1.generation.types import Budget
@@ -313,6 +314,23 @@ class BudgetForcer:
             token = proposed
         self.feed(token)
         return token
+
+    @classmethod
+    def replay(cls, plan: ForcingPlan, tokens: Sequence[int]) -> BudgetForcer:
+        """Rebuild the state of a sequence that already emitted `tokens` (an engine restarting
+        a preempted request). An ignore string where a wait was owed is taken as forced."""
+        forcer = cls(plan)
+        ignore = tuple(plan.ignore)
+        for index, token in enumerate(tokens):
+            step = forcer.step()
+            if (
+                step.forced is None
+                and plan.end_of_thinking in step.replace
+                and tuple(tokens[index:index + len(ignore)]) == ignore
+            ):
+                forcer.intercept(plan.end_of_thinking)
+            forcer.feed(token)
+        return forcer
 
     def _check_cap(self) -> None:
         if self.phase is Phase.THINKING and self.thinking_tokens >= self.plan.max_thinking_tokens:

@@ -38,20 +38,26 @@ def plan(window=10_000, prompt_tokens=10, **budget) -> ForcingPlan:
     return plan_for(FakeTokenizer(), Budget(**budget), prompt_tokens, window, DELIMITERS)
 
 
-def run(forcer: BudgetForcer, proposals, limit=10_000) -> list[int]:
+def counters(forcer: BudgetForcer) -> tuple:
+    return (forcer.thinking_tokens, forcer.num_waits, forcer.hit_cap, forcer.answer_tokens,
+            forcer.phase, forcer.step() if not forcer.done else None)
+
+
+def run(forcer: BudgetForcer, proposals, limit=10_000, snapshots=None) -> list[int]:
     """Drive `forcer` with a scripted model: at each free position it proposes the next scripted
-    token (a stop token once the script runs out); a banned proposal falls back to OTHER."""
+    token (a stop token once the script runs out); a banned proposal falls back to OTHER.
+    `snapshots` collects `counters` after every token."""
     script = iter(proposals)
-    steps = 0
     while not forcer.done:
-        steps += 1
-        assert steps <= limit, "the state machine never finished"
+        assert len(forcer.tokens) <= limit, "the state machine never finished"
         step = forcer.step()
         if step.forced is not None:
             forcer.resolve(step.forced)
-            continue
-        proposed = next(script, IM_END)
-        forcer.resolve(OTHER if proposed in step.banned else proposed)
+        else:
+            proposed = next(script, IM_END)
+            forcer.resolve(OTHER if proposed in step.banned else proposed)
+        if snapshots is not None:
+            snapshots.append(counters(forcer))
     return forcer.tokens
 
 
@@ -210,3 +216,17 @@ def test_auto_budget_is_what_the_context_leaves():
     assert 100 + p.max_new_tokens == 1000
     with pytest.raises(ValueError, match="leave no room"):
         plan(window=100, prompt_tokens=90, max_answer_tokens=50)
+
+
+def test_replay_rebuilds_the_state_of_a_restarted_sequence():
+    rng = random.Random(1)
+    for _ in range(100):
+        p = plan(max_thinking_tokens=rng.randint(0, 30), num_ignore=rng.randint(0, 3),
+                 max_answer_tokens=4)
+        snapshots = []
+        tokens = run(BudgetForcer(p), rng.choices([WORD, OTHER, IM_START, IM_END], [5, 2, 2, 1], k=80),
+                     snapshots=snapshots)
+        # Restarting after any prefix gives the state the sequence had there (pending forced
+        # tokens, waits, bans included).
+        for cut in range(1, len(tokens) + 1):
+            assert counters(BudgetForcer.replay(p, tokens[:cut])) == snapshots[cut - 1]
