@@ -55,9 +55,10 @@ class OpenAIFields(GenerationFields):
 
 
 class CompletionRequest(OpenAIFields):
-    """`POST /openai/v1/completions`: `prompt` is a full s1 prompt (see s1.format)."""
+    """`POST /openai/v1/completions`: `prompt` is a full s1 prompt (see s1.format), or a list
+    of them (one choice each; not when streaming)."""
 
-    prompt: StrictStr | Annotated[list[StrictStr], Field(min_length=1, max_length=1)]
+    prompt: StrictStr | Annotated[list[StrictStr], Field(min_length=1)]
 
 
 class TextPart(_Strict):

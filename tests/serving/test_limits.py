@@ -10,6 +10,9 @@ import pytest
 
 from s1.format import generation_prompt
 
+# A real model in a real server: seconds per test.
+pytestmark = pytest.mark.slow
+
 CHAT = "/openai/v1/chat/completions"
 PREDICT = "/v1/models/s1:predict"
 SMALL = {"max_thinking_tokens": 4, "max_tokens": 2}

@@ -14,6 +14,9 @@ from s1.serving.errors import BadRequest
 from s1.serving.predictor import S1Predictor
 from s1.serving.protocol import GenerationFields
 
+# Loads the real tiny model in-process: seconds.
+pytestmark = pytest.mark.slow
+
 
 def test_not_ready_until_loaded_then_budgets_follow_the_limits(tiny_qwen_dir) -> None:
     predictor = S1Predictor(ServingConfig(model=tiny_qwen_dir, engine="transformers", max_thinking_tokens_limit=6))

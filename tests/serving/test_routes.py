@@ -10,6 +10,9 @@ import pytest
 
 from s1.format import generation_prompt
 
+# A real model in a real server: seconds per test.
+pytestmark = pytest.mark.slow
+
 QUESTION = "What is 7 * 6?"
 
 
