@@ -2,9 +2,10 @@
 
 Imported only when vLLM is installed (the GPU image). Continuous batching runs many requests at
 once, each with its own budget: the budget-forcing plan travels in `SamplingParams.extra_args`
-to the generation library's vLLM logits processor, which runs the same `BudgetForcer` state
-machine as every other driver. The result record is built by replaying the generated ids
-through that state machine, so the counts are the ones the processor enforced.
+(`vllm_logits.sampling_params`) to the generation library's vLLM logits processor, which runs
+the same `BudgetForcer` state machine as every other driver. The result record is built by
+replaying the generated ids through that state machine, so the counts are the ones the
+processor enforced.
 
 Cancellation: closing or cancelling `AsyncLLM.generate` aborts the request inside vLLM.
 """
@@ -15,7 +16,7 @@ import uuid
 from typing import AsyncIterator
 
 from transformers import AutoTokenizer
-from vllm import SamplingParams, TokensPrompt
+from vllm import TokensPrompt
 from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
@@ -34,6 +35,8 @@ class VLLMEngine:
             tensor_parallel_size=config.tensor_parallel_size,
             gpu_memory_utilization=config.gpu_memory_utilization,
             logits_processors=[vllm_logits.BudgetForcingLogitsProcessor],
+            # The processor reads each step's real token; async scheduling hands it placeholders.
+            async_scheduling=False,
         )
         # AsyncLLM may be built before the event loop runs; its output loop starts on first use.
         self._llm = AsyncLLM.from_engine_args(args)
@@ -43,15 +46,12 @@ class VLLMEngine:
 
     async def stream(self, request: PreparedRequest) -> AsyncIterator[str | Generation]:
         plan = plan_for(self.tokenizer, request.budget, len(request.prompt_ids), self.context_window)
-        params = SamplingParams(
+        params = vllm_logits.sampling_params(
+            plan,
             temperature=request.sampling.temperature,
             top_p=request.sampling.top_p,
             seed=request.sampling.seed,
-            max_tokens=plan.max_new_tokens,
-            stop_token_ids=list(plan.stop),
-            skip_special_tokens=False,  # the think/answer delimiters are special tokens
-            output_kind=RequestOutputKind.DELTA,
-            extra_args=vllm_logits.extra_args(plan),
+            output_kind=RequestOutputKind.DELTA,  # only the new text of each step
         )
         tokens: list[int] = []
         prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
