@@ -93,6 +93,9 @@ def test_completions_streaming_matches_non_streaming(client) -> None:
     assert "".join(c.choices[0].model_extra.get("reasoning_content") or "" for c in chunks if c.choices) == (
         whole.choices[0].model_extra["reasoning_content"]
     )
+    two = client.completions.create(model="s1", prompt=[prompt, generation_prompt("2+2?")], max_tokens=2,
+                                    extra_body={"max_thinking_tokens": 3})
+    assert [c.index for c in two.choices] == [0, 1]
     listed = client.models.list()
     assert [m.id for m in listed.data] == ["s1"]
 
