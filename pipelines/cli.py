@@ -22,6 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Usage: s1 pipeline compile --out pipelines/s1_pipeline.yaml",
     )
     compile_.add_argument("--out", type=Path, default=SPEC_PATH, help=f"YAML to write (default {SPEC_PATH.name})")
+    compile_.add_argument("--kubernetes-manifest", action="store_true",
+                          help="write Pipeline + PipelineVersion objects (KFP's Kubernetes-native API, GitOps)")  # fmt: skip
+    compile_.add_argument("--version", default=None, help="PipelineVersion name with --kubernetes-manifest")
+    compile_.add_argument("--namespace", default=None, help="namespace of the objects with --kubernetes-manifest")
     compile_.set_defaults(func=_compile)
 
     local = actions.add_parser(
@@ -33,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--model", choices=["smollm2", "tiny-qwen"], default="smollm2",
                        help="smollm2: a real 135M instruct model (minutes); tiny-qwen: random 10M (fast, for tests)")  # fmt: skip
     local.add_argument("--pool-size", type=int, help="synthetic pool questions (default: per model, 200 for smollm2)")
-    local.add_argument("--n", type=int, help="questions curation selects (default: per model, 48 for smollm2)")
+    local.add_argument("--n", type=int, help="questions curation selects (default: per model, 32 for smollm2)")
     local.add_argument("--eval-size", type=int, help="held-out synthetic benchmark questions (default: per model)")
     local.add_argument("--budgets", type=int, nargs="+", default=None, help="max thinking tokens to evaluate at (default: per model)")
     local.add_argument("--seed", type=int, default=0, help="pool and selection seed")
@@ -86,18 +90,38 @@ def known_parameters() -> dict:
     return {name: parameter.default for name, parameter in signature.parameters.items()}
 
 
-def compile_pipeline(out: Path) -> Path:
+def compile_pipeline(out: Path, kubernetes_manifest: bool = False, version: str | None = None,
+                     namespace: str | None = None) -> Path:  # fmt: skip
+    """Compile to KFP's IR YAML, or to Pipeline/PipelineVersion objects for `kubectl apply`."""
     from kfp import compiler
+    from kfp.compiler.compiler_utils import KubernetesManifestOptions
 
-    from pipelines.pipeline import s1_pipeline
+    from pipelines.pipeline import PIPELINE_NAME, s1_pipeline
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(s1_pipeline, str(out))
+    options = None
+    if kubernetes_manifest:
+        options = KubernetesManifestOptions(
+            pipeline_name=PIPELINE_NAME,
+            pipeline_version_name=version or f"{PIPELINE_NAME}-{_version_label()}",
+            namespace=namespace,
+            include_pipeline_manifest=True,
+        )
+    compiler.Compiler().compile(
+        s1_pipeline, str(out), kubernetes_manifest_options=options, kubernetes_manifest_format=kubernetes_manifest
+    )
     return out
 
 
+def _version_label() -> str:
+    import s1
+
+    return s1.__version__.replace(".", "-").replace("+", "-").lower()
+
+
 def _compile(args: argparse.Namespace) -> int:
-    print(f"compiled the s1 pipeline to {compile_pipeline(args.out)}")
+    out = compile_pipeline(args.out, args.kubernetes_manifest, args.version, args.namespace)
+    print(f"compiled the s1 pipeline to {out}")
     return 0
 
 

@@ -33,8 +33,9 @@ class LocalProfile:
 
 PROFILES = {
     # A real 135M instruct model: learns the think/answer format, so budgets change its answers.
+    # 32 examples x 2 epochs is ~10 packed 1024-token steps: the bulk of the run's minutes on CPU.
     "smollm2": LocalProfile(
-        "smollm2", pool_size=200, n=48, eval_size=16, budgets=(16, 32, 64, 128), max_answer_tokens=24
+        "smollm2", pool_size=200, n=32, eval_size=12, budgets=(16, 32, 64, 128), max_answer_tokens=24
     ),
     # Random weights, for tests and a first look: little data, one epoch, no mid-run checkpoints.
     "tiny-qwen": LocalProfile(

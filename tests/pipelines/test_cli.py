@@ -37,6 +37,18 @@ def test_compile_writes_the_spec(tmp_path):
     assert "pipelineInfo:" in out.read_text() and "s1-test-time-scaling" in out.read_text()
 
 
+def test_compile_kubernetes_manifests(tmp_path):
+    import yaml
+
+    out = tmp_path / "manifests.yaml"
+    assert main(["pipeline", "compile", "--kubernetes-manifest", "--namespace", "kubeflow", "--out", str(out)]) == 0
+    objects = {obj["kind"]: obj for obj in yaml.safe_load_all(out.read_text())}
+    assert set(objects) == {"Pipeline", "PipelineVersion"}
+    version = objects["PipelineVersion"]
+    assert version["metadata"]["namespace"] == "kubeflow" and version["spec"]["pipelineName"] == "s1-test-time-scaling"
+    assert version["spec"]["pipelineSpec"]["pipelineInfo"]["name"] == "s1-test-time-scaling"
+
+
 def test_run_local_rejects_bad_overrides(tmp_path, capsys):
     assert main(["pipeline", "run-local", "--out", str(tmp_path), "--set", "epochs"]) == 2
     assert "--set 'epochs'" in capsys.readouterr().err
