@@ -15,6 +15,7 @@ SELECTED = "selected.jsonl"
 DROPPED = "dropped.jsonl"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
 TRACE_PLOT = "trace_lengths.png"
 DOMAIN_PLOT = "domains.png"
 
@@ -125,6 +126,57 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def metrics(report: dict) -> dict[str, float]:
+    """Flat numbers for a KFP `Output[Metrics]` (log_metric) or any metrics sink."""
+    values: dict[str, float] = {"pool_rows": report["pool_rows"], "selected": report["selected"],
+                                "eval_questions": report["eval_questions"],
+                                "contaminated": len(report["contamination"]),
+                                "seconds": report["seconds"]}
+    for stage in report["stages"]:
+        values[f"after_{stage['stage'].replace(' ', '_')}"] = stage["out"]
+    for name, summary in report["thinking_tokens"].items():
+        if summary.get("count"):
+            values[f"{name}_thinking_tokens_mean"] = summary["mean"]
+    values["selected_domains"] = len(report["domains"]["selected"])
+    return values
+
+
+def html(report: dict, out: Path) -> str:
+    """report.md as a self-contained HTML page (plots inlined), for KFP's HTML artifact viewer."""
+    import base64
+    import html as escape
+
+    body = []
+    for line in markdown(report).splitlines():
+        if line.startswith("![") and line.endswith(")"):
+            name = line[line.index("(") + 1 : -1]
+            data = base64.b64encode((out / name).read_bytes()).decode()
+            body.append(f'<img alt="{escape.escape(name)}" src="data:image/png;base64,{data}">')
+        elif line.startswith("| ---"):
+            continue
+        elif line.startswith("|"):
+            cells = "".join(f"<td>{escape.escape(c.strip())}</td>" for c in line.strip("|").split("|"))
+            body.append(f"<tr>{cells}</tr>")
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{escape.escape(line.lstrip('# '))}</h{level}>")
+        elif line.strip():
+            body.append(f"<p>{escape.escape(line)}</p>")
+    page, in_table = [], False
+    for item in body:  # wrap consecutive rows in one table
+        if item.startswith("<tr>") and not in_table:
+            page.append("<table border=1 cellspacing=0 cellpadding=3>")
+            in_table = True
+        if not item.startswith("<tr>") and in_table:
+            page.append("</table>")
+            in_table = False
+        page.append(item)
+    if in_table:
+        page.append("</table>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Curation report</title></head>"
+            "<body style='font-family: sans-serif'>" + "\n".join(page) + "</body></html>\n")
+
+
 def write_outputs(out: Path, selected: list[Question], candidates: list[Question],
                   drops: list[Drop], report: dict) -> dict:
     """Write every output file; returns the report with the domain/length figures filled in."""
@@ -144,10 +196,12 @@ def write_outputs(out: Path, selected: list[Question], candidates: list[Question
         "thinking_tokens": {"candidates": length_summary(candidate_lengths),
                             "selected": length_summary(selected_lengths)},
         "plots": [TRACE_PLOT, DOMAIN_PLOT],
-        "files": {"selected": SELECTED, "dropped": DROPPED, "report": REPORT_MD},
+        "files": {"selected": SELECTED, "dropped": DROPPED, "report": REPORT_MD,
+                  "html": REPORT_HTML},
     }
     plot_trace_lengths(candidate_lengths, selected_lengths, out / TRACE_PLOT)
     plot_domains(candidate_domains, selected_domains, out / DOMAIN_PLOT)
     (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     (out / REPORT_MD).write_text(markdown(report))
+    (out / REPORT_HTML).write_text(html(report, out))
     return report

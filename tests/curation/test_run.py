@@ -9,6 +9,7 @@ import pytest
 
 from s1.cli import main
 from s1.curation.config import CurationConfig
+from s1.curation.report import metrics
 from s1.curation.run import curate
 from s1.pool.defects import defective_rows
 from s1.pool.synth import synthesize_pool
@@ -54,6 +55,10 @@ def test_curate_writes_selection_drops_report_and_plots(tmp_path, pool_and_eval,
     assert (out / "report.md").read_text().startswith("# Curation report")
     for plot in report["plots"]:
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<td>decontaminate</td>" in page
+    figures = metrics(report)
+    assert figures["selected"] == 60 and figures["after_decontaminate"] < figures["after_dedupe"]
 
 
 def test_same_seed_same_selection(tmp_path, pool_and_eval, tokenizer_dir):
@@ -88,3 +93,12 @@ def test_config_errors_are_clear(tmp_path):
         CurationConfig.from_dict({"pool": ["p.jsonl"], "teacher": {"modle": "x"}})
     assert main(["curate", "--pool", str(tmp_path / "nothing.jsonl"), "--out", str(tmp_path / "o"),
                  "--n", "5"]) == 2
+
+
+def test_shipped_s1k_config_is_valid():
+    from importlib import resources
+
+    path = resources.files("s1.curation") / "configs" / "s1k.yaml"
+    config = CurationConfig.from_yaml(path, {"out": "curated"})
+    assert config.n == 1000 and len(config.attempt_models) == 2
+    assert config.preselect.long_trace_sources == {"math": 5600}
