@@ -183,12 +183,13 @@ class Step:
 
     forced: the only allowed token, or None when the model chooses.
     replace: tokens that, if the model chooses them, must be handed to `intercept()`, which
-        returns the token emitted in their place.
+        returns the token emitted in their place: `replacement`.
     banned: tokens the model may not choose (mask them out before choosing).
     """
 
     forced: int | None = None
     replace: frozenset[int] = frozenset()
+    replacement: int | None = None
     banned: frozenset[int] = frozenset()
 
 
@@ -224,8 +225,8 @@ class BudgetForcer:
         self._ends = frozenset((plan.end_of_thinking, *plan.stop))
         self._stops = frozenset(plan.stop)
         self._ban_ends = Step(banned=self._ends)
-        self._replace_ends = Step(replace=self._ends)
-        self._replace_stops = Step(replace=self._stops)
+        self._replace_ends = Step(replace=self._ends, replacement=(plan.ignore or (None,))[0])
+        self._replace_stops = Step(replace=self._stops, replacement=plan.end_of_thinking)
         self._check_cap()
 
     @property

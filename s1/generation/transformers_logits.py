@@ -17,7 +17,7 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
 from s1.generation.budget_forcing import BudgetForcer
-from s1.generation.logits import apply_budget_forcing, greedy_chooser, sampling_chooser
+from s1.generation.logits import apply_budget_forcing, feed_row, sampling_chooser
 from s1.generation.types import Sampling
 
 
@@ -25,8 +25,9 @@ class BudgetForcingLogitsProcessor(LogitsProcessor):
     """Drives one `BudgetForcer` per batch row from `generate`'s scores.
 
     prompt_length: the (left-padded) prompt width, so generated tokens start at that column.
-    greedy: whether `generate` decodes greedily; otherwise early ends are decided by a coin drawn
-        from `generator` (see `logits.sampling_chooser`).
+    greedy: whether `generate` decodes greedily (argmax decides early ends, see
+        `logits.apply_budget_forcing`); otherwise a coin drawn from `generator` does
+        (`logits.sampling_chooser`).
     """
 
     def __init__(
@@ -38,22 +39,25 @@ class BudgetForcingLogitsProcessor(LogitsProcessor):
     ):
         self.forcers = list(forcers)
         self.prompt_length = prompt_length
-        self.chooser = greedy_chooser if greedy else sampling_chooser(generator)
+        # Greedy: no extra pass over the vocabulary (interceptions are completed on feed).
+        self.chooser = None if greedy else sampling_chooser(generator)
+        self.deferred: dict[int, int] = {}
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if input_ids.shape[1] > self.prompt_length:
-            for forcer, token in zip(self.forcers, input_ids[:, -1].tolist()):
+            for row, (forcer, token) in enumerate(zip(self.forcers, input_ids[:, -1].tolist())):
                 if not forcer.done:
-                    forcer.feed(token)
+                    feed_row(forcer, token, self.deferred.get(row))
+        self.deferred.clear()
         active = [(row, forcer) for row, forcer in enumerate(self.forcers) if not forcer.done]
-        return apply_budget_forcing(scores, active, self.chooser)  # generate pads finished rows
+        return apply_budget_forcing(scores, active, self.chooser, self.deferred)
 
     def finish(self, sequences: torch.LongTensor) -> None:
         """Feed what `generate` produced after the last processor call (the final stop tokens)."""
-        for forcer, row in zip(self.forcers, sequences.tolist()):
+        for index, (forcer, row) in enumerate(zip(self.forcers, sequences.tolist())):
             column = self.prompt_length + len(forcer.tokens)
             while not forcer.done and column < len(row):
-                forcer.feed(row[column])
+                feed_row(forcer, row[column], self.deferred.pop(index, None))
                 column += 1
 
 

@@ -30,7 +30,7 @@ from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
 from s1.generation.budget_forcing import BudgetForcer, ForcingPlan
-from s1.generation.logits import apply_budget_forcing
+from s1.generation.logits import apply_budget_forcing, greedy_chooser
 
 EXTRA_ARGS_KEY = "s1_budget_forcing"
 # vLLM treats temperatures below this as greedy.
@@ -140,13 +140,13 @@ class BudgetForcingLogitsProcessor(LogitsProcessor):
             return logits
         return apply_budget_forcing(logits, active, self._choose)
 
-    def _choose(self, row_scores: torch.Tensor, columns: torch.Tensor, rows) -> list[bool]:
-        picks = []
-        for scores, index in zip(row_scores, rows):
+    def _choose(self, scores: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> list[bool]:
+        indices = rows.tolist()
+        greedy = [index for index in indices if self.requests[index].greedy]
+        picks = dict(zip(greedy, greedy_chooser(scores, rows.new_tensor(greedy), columns))) if greedy else {}
+        for index in indices:
             request = self.requests[index]
-            if request.greedy:
-                picks.append(bool(scores.index_select(0, columns).max() >= scores.max()))
-            else:
+            if not request.greedy:
                 coin = torch.rand((), generator=request.generator).item()
-                picks.append(coin < request.end_mass(scores, columns).item())
-        return picks
+                picks[index] = coin < request.end_mass(scores[index], columns).item()
+        return [picks[index] for index in indices]
