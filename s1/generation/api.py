@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
+from tqdm.auto import tqdm
 from transformers import LogitsProcessorList, TextIteratorStreamer
 
 from s1.format import delimiter_ids, split_completion
@@ -115,8 +116,6 @@ def generate(
     plans = plan_all(model, tokenizer, prompt_ids, budget)
     results: list[Generation] = []
     batches = range(0, len(prompts), batch_size)
-    from tqdm.auto import tqdm
-
     with tqdm(total=len(prompts), desc="generate", unit="prompt", disable=len(batches) < 2) as bar:
         for start in batches:
             stop = start + batch_size

@@ -17,10 +17,12 @@ driver, the KServe predictor) runs the same protocol, one position at a time:
         forcer.feed(token)
 
 `resolve(proposed)` bundles that loop body for drivers that see the model's choice before it
-is committed. Engines that only see logits (vLLM) decide "would the model pick a token in
-`step.replace`?" themselves (argmax, or a coin with the probability mass of those tokens, which
-leaves the sampling distribution exactly as s1's "sample, then replace" would), and otherwise mask
-`step.replace` out.
+is committed (a KServe predictor's own decode loop). Engines that only see logits decide
+"would the model pick a token in `step.replace`?" themselves (argmax, or a coin with the
+probability mass of those tokens, which leaves the sampling distribution exactly as s1's
+"sample, then replace" would) and otherwise mask `step.replace` out; `s1.generation.logits` does
+this for transformers and vLLM. `BudgetForcer.replay(plan, tokens)` rebuilds the state of a
+sequence an engine restarts; `ForcingPlan.to_dict()` is what travels with a request.
 
 Semantics (s1, `simplescaling/s1` README and lm-evaluation-harness vLLM model):
 - The prompt ends with `<|im_start|>think`. Every token generated while thinking counts as

@@ -17,8 +17,9 @@ class Budget:
     ignore_string: text appended instead of the delimiter ("Wait" in s1).
     answer_prefix: text forced after the answer delimiter when the cap was hit (s1:
         "Final Answer:").
-    max_answer_tokens: cap on the answer section, separate from the thinking budget, so the
-        answer is never cut off by the thinking cap.
+    max_answer_tokens: cap on the tokens the model generates in the answer section (a forced
+        answer prefix does not count), separate from the thinking budget, so the answer is never
+        cut off by the thinking cap; at the cap `<|im_end|>` is forced.
     """
 
     max_thinking_tokens: int | None = None
