@@ -35,16 +35,19 @@ def test_thinking_stops_exactly_at_the_cap_and_the_answer_follows(tiny, cap):
     assert result.text == tokenizer.decode(ids, skip_special_tokens=False)
 
 
-@pytest.mark.parametrize("k", [0, 1, 3])
-def test_num_ignore_replaces_exactly_k_end_attempts(eager_to_stop, k):
+@pytest.mark.parametrize(
+    ("k", "sampling"), [(0, Sampling()), (1, Sampling()), (3, Sampling()), (2, Sampling(1.0, seed=5))]
+)
+def test_num_ignore_replaces_exactly_k_end_attempts(eager_to_stop, k, sampling):
     model, tokenizer = eager_to_stop
     d = delimiter_ids(tokenizer)
     wait = tokenizer.encode("Wait", add_special_tokens=False)
     budget = Budget(max_thinking_tokens=64, num_ignore=k, max_answer_tokens=3)
-    [result] = generate(model, tokenizer, [generation_prompt(QUESTIONS[0])], budget)
+    [result] = generate(model, tokenizer, [generation_prompt(QUESTIONS[0])], budget, sampling)
     ids = list(result.token_ids)
-    # The biased model tries <|im_start|> at every free position: attempts 1..k become "Wait"
-    # (followed by the model's next choice, as s1's min_tokens=1), attempt k+1 ends thinking.
+    # The biased model tries <|im_start|> at every free position (also when sampling: the bias
+    # puts ~all the mass there): attempts 1..k become "Wait" (followed by the model's next
+    # choice, as s1's min_tokens=1), attempt k+1 ends thinking.
     assert result.num_waits == k and not result.hit_cap
     assert ids[:result.thinking_tokens] == [tok for _ in range(k) for tok in (*wait, ids[2 * _ + 1])]
     assert answer_opening(tokenizer, result) == [d.im_start, *d.answer[1:], *d.newline]
