@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from packaging_support import OVERLAYS, REPO, render
+from tests.packaging.packaging_support import OVERLAYS, REPO, render
 
 
 @pytest.fixture(scope="session")

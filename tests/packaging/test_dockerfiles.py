@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-from packaging_support import DOCKERFILES, REPO, dockerfile_for
+from tests.packaging.packaging_support import DOCKERFILES, REPO, dockerfile_for
 
 sys.path.insert(0, str(REPO / "images"))
 from pyproject_requirements import requirements  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from packaging_support import OVERLAYS, REPO, dockerfile_for, image_values, of_kind
+from tests.packaging.packaging_support import OVERLAYS, REPO, dockerfile_for, image_values, of_kind
 
 from pipelines.validation import CRD_FILES, validation_errors
 
