@@ -74,7 +74,7 @@ def test_batched_equals_one_by_one(tiny, eager_to_stop):
 
 def test_sampling_is_seeded_and_keeps_the_budget(tiny):
     model, tokenizer = tiny
-    prompts = [generation_prompt(q) for q in QUESTIONS[:2]]
+    prompts = [generation_prompt(QUESTIONS[1])]
     budget = Budget(max_thinking_tokens=10, max_answer_tokens=4)
     first = generate(model, tokenizer, prompts, budget, Sampling(temperature=0.8, top_p=0.9, seed=3))
     again = generate(model, tokenizer, prompts, budget, Sampling(temperature=0.8, top_p=0.9, seed=3))
