@@ -38,27 +38,34 @@ def call_all(client: ModelClient, prompts: list[str], cache: CallCache, desc: st
     cached = len(prompts) - sum(len(v) for v in pending.values())
     if pending:
         log.info("%s: %d cached, %d calls to %s", desc, cached, len(pending), client.model)
-        with ThreadPoolExecutor(max_workers=client.concurrency) as pool, \
-                tqdm(total=len(pending), desc=desc, unit="call") as progress:
+        failures = 0
+        pool = ThreadPoolExecutor(max_workers=client.concurrency)
+        try:
             futures = {pool.submit(client.complete, prompts[indices[0]]): key
                        for key, indices in pending.items()}
-            failures = 0
-            for future in as_completed(futures):
-                key = futures[future]
-                try:
-                    result = future.result()
-                except ModelCallError as error:
-                    outcome = CallOutcome(None, error=str(error))
-                    failures += 1
-                    if failures <= 3:
-                        log.warning("%s: %s", desc, error)
-                else:
-                    cache.put(key, client.model, result)
-                    outcome = CallOutcome(result)
-                for index in pending[key]:
-                    outcomes[index] = outcome
-                progress.update(1)
-            if failures:
-                log.warning("%s: %d of %d calls failed (not cached; a rerun retries them)",
-                            desc, failures, len(pending))
+            with tqdm(total=len(pending), desc=desc, unit="call") as progress:
+                for future in as_completed(futures):
+                    key = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as error:  # noqa: BLE001 - one bad call must not end the run
+                        message = str(error) if isinstance(error, ModelCallError) else (
+                            f"{client.model}: unexpected {type(error).__name__}: {error}")
+                        outcome = CallOutcome(None, error=message)
+                        failures += 1
+                        if failures <= 3:
+                            log.warning("%s: %s", desc, message)
+                    else:
+                        cache.put(key, client.model, result)
+                        outcome = CallOutcome(result)
+                    for index in pending[key]:
+                        outcomes[index] = outcome
+                    progress.update(1)
+        finally:
+            # On Ctrl-C or a crash, do not wait for thousands of queued calls: what finished is
+            # already in the cache, and a rerun resumes from there.
+            pool.shutdown(wait=False, cancel_futures=True)
+        if failures:
+            log.warning("%s: %d of %d calls failed (not cached; a rerun retries them)",
+                        desc, failures, len(pending))
     return outcomes  # type: ignore[return-value]

@@ -22,11 +22,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pool)")
     synth.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     synth.add_argument(
+        "--domains", type=_domains, default=None,
+        help="comma-separated domains, optionally weighted (counting=3,arithmetic=1); "
+        "default: all, in the standard mix",
+    )
+    synth.add_argument(
         "--defects", action="store_true",
         help="also append one row per known defect (for exercising curation's checks)",
     )
     synth.add_argument("--json", action="store_true", help="print a summary as JSON")
     synth.set_defaults(func=_synth)
+
+
+def _domains(text: str) -> dict[str, float]:
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition("=")
+        try:
+            weights[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad weight in {item!r}") from None
+    if not weights:
+        raise argparse.ArgumentTypeError("no domains given")
+    return weights
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -35,7 +53,7 @@ def _synth(args: argparse.Namespace) -> int:
     from s1.pool.defects import defective_rows
     from s1.pool.synth import synthesize_pool
 
-    rows = synthesize_pool(args.n, args.seed)
+    rows = synthesize_pool(args.n, args.seed, args.domains)
     if args.defects:
         rows += defective_rows(args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)

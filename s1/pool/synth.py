@@ -4,10 +4,13 @@ Each row follows the pool schema of docs/architecture.md (id, source, question, 
 domain, metadata) and also carries `thinking`, the step-by-step teacher trace the skeleton trains
 on. Difficulty is the number of steps, so trace length grows with it, as in s1's pool.
 
-The `arithmetic` slice is what the laptop demo learns from: chains of two-digit additions and
-subtractions whose trace computes each running total on its own line (`85 - 19 = 66`). A 135M model
-cannot add five numbers in one go but can copy that one-operation-per-line format after a minute
-of SFT, so accuracy rises with the thinking budget.
+The `counting` slice is what a laptop demo model learns from: "Count the words: fig kiwi fig
+..." with a trace that enumerates the words (`1 fig`, `2 kiwi`, ...), each line a copy and an
+increment, which a 135M model can do but cannot replace by counting in one go; so accuracy rises
+with the thinking budget (select it with `synthesize_pool(n, seed, {"counting": 1})` or
+`s1 pool synth --domains counting`). The `arithmetic` slice chains two-digit additions and
+subtractions, one running total per trace line (`85 - 19 = 66`); each step is harder for a
+135M model (a few-shot probe of SmolLM2-135M gets 2-digit ± 2-digit right 6% of the time).
 
 Question texts are terse on purpose: fewer than eight template words, or numbers interleaved, so
 two questions only share a word 8-gram when they really are the same question (decontamination
@@ -24,14 +27,18 @@ from typing import Callable, NamedTuple
 SOURCE = "synth"
 # Domain -> share of the pool; arithmetic is the slice the demo model learns best.
 DOMAIN_WEIGHTS: dict[str, float] = {
-    "arithmetic": 0.4,
-    "algebra": 0.12,
-    "number_theory": 0.12,
-    "combinatorics": 0.12,
-    "probability": 0.12,
-    "geometry": 0.12,
+    "counting": 0.25,
+    "arithmetic": 0.25,
+    "algebra": 0.1,
+    "number_theory": 0.1,
+    "combinatorics": 0.1,
+    "probability": 0.1,
+    "geometry": 0.1,
 }
 MAX_STEPS = 6
+# Words of the counting questions (one token each in common tokenizers, none a number word).
+_WORDS = ("apple pear fig kiwi lime plum date grape mango peach melon berry lemon olive cherry "
+          "bean corn rice oat pea nut egg milk tea salt honey bread cake pie jam").split()
 # Redraws allowed for one row before its domain counts as exhausted (small parameter spaces).
 _MAX_REDRAWS = 50
 
@@ -43,6 +50,13 @@ class Problem(NamedTuple):
     lines: list[str]
     answer: str
     steps: int
+
+
+def _counting(rng: random.Random, steps: int) -> Problem:
+    """Count the words by enumerating them: each trace line is a copy plus an increment."""
+    words = [rng.choice(_WORDS) for _ in range(rng.randint(2 * steps, 2 * steps + 2))]
+    lines = [f"{index} {word}" for index, word in enumerate(words, start=1)]
+    return Problem(f"Count the words: {' '.join(words)}.", lines, str(len(words)), len(words))
 
 
 def _arithmetic(rng: random.Random, steps: int) -> Problem:
@@ -179,6 +193,7 @@ def _geometry(rng: random.Random, steps: int) -> Problem:
 
 
 GENERATORS: dict[str, Callable[[random.Random, int], Problem]] = {
+    "counting": _counting,
     "arithmetic": _arithmetic,
     "algebra": _algebra,
     "number_theory": _number_theory,

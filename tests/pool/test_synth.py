@@ -81,3 +81,21 @@ def test_cli_writes_jsonl(tmp_path, capsys):
 def test_negative_n_is_rejected():
     with pytest.raises(ValueError, match="n must be >= 0"):
         synthesize_pool(-1, seed=0)
+
+
+def test_counting_traces_enumerate_the_words():
+    rows = synthesize_pool(300, seed=4, domains={"counting": 1})
+    assert {row["domain"] for row in rows} == {"counting"}
+    for row in rows:
+        words = row["question"].removeprefix("Count the words: ").removesuffix(".").split()
+        assert row["thinking"].split("\n") == [f"{i} {w}" for i, w in enumerate(words, start=1)]
+        assert row["answer"] == str(len(words)) == str(row["metadata"]["steps"])
+    assert len({row["answer"] for row in rows}) >= 8  # lengths vary: 2..14 words
+
+
+def test_cli_domain_selection(tmp_path, capsys):
+    out = tmp_path / "pool.jsonl"
+    assert main(["pool", "synth", "--n", "40", "--out", str(out), "--json",
+                 "--domains", "counting=3,geometry=1"]) == 0
+    domains = json.loads(capsys.readouterr().out)["domains"]
+    assert set(domains) == {"counting", "geometry"} and domains["counting"] > domains["geometry"]
