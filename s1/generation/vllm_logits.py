@@ -8,7 +8,8 @@ Usage (needs `pip install 's1-kubeflow[vllm]'` on a GPU machine):
     outputs = llm.generate(prompts, [sampling_params(plan, temperature=0.0) for plan in plans])
 
     vllm serve MODEL --logits-processors s1.generation.vllm_logits:BudgetForcingLogitsProcessor
-    # per request: {"vllm_xargs": {"s1_budget_forcing": <ForcingPlan.to_dict() as JSON>}}
+    # per request: {"vllm_xargs": {"s1_budget_forcing": json.dumps(plan.to_dict())}}
+    # (the OpenAI server's vllm_xargs takes flat string/number values, hence a JSON string)
 
 The plan (token ids and limits, from `budget_forcing.plan_for`) travels in
 `SamplingParams.extra_args["s1_budget_forcing"]`, so the processor needs no tokenizer and
@@ -24,6 +25,8 @@ leave the state one token behind, so it is refused with a clear error.
 """
 
 from __future__ import annotations
+
+import json
 
 import torch
 from vllm import SamplingParams
@@ -49,11 +52,24 @@ def sampling_params(plan: ForcingPlan, **kwargs) -> SamplingParams:
     )
 
 
+def plan_from_extra_args(extra_args: dict) -> ForcingPlan:
+    """The plan a request carries: a dict (offline `LLM`) or its JSON text (`vllm_xargs`)."""
+    value = extra_args[EXTRA_ARGS_KEY]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{EXTRA_ARGS_KEY}: not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{EXTRA_ARGS_KEY}: expected a ForcingPlan dict, got {type(value).__name__}")
+    return ForcingPlan.from_dict(value)
+
+
 class _Request:
     """One request's state machine, the engine's live output list, and its sampler settings."""
 
     def __init__(self, params: SamplingParams, output_ids: list[int]):
-        self.plan = ForcingPlan.from_dict(params.extra_args[EXTRA_ARGS_KEY])
+        self.plan = plan_from_extra_args(params.extra_args)
         self.output_ids = output_ids
         self.forcer = BudgetForcer.replay(self.plan, _checked(output_ids))  # resumed: replay
         self.temperature = params.temperature
@@ -107,7 +123,7 @@ class BudgetForcingLogitsProcessor(LogitsProcessor):
     @classmethod
     def validate_params(cls, params: SamplingParams) -> None:
         if params.extra_args and EXTRA_ARGS_KEY in params.extra_args:
-            ForcingPlan.from_dict(params.extra_args[EXTRA_ARGS_KEY])
+            plan_from_extra_args(params.extra_args)
 
     def __init__(self, vllm_config, device: torch.device, is_pin_memory: bool):
         self.requests: dict[int, _Request] = {}

@@ -16,6 +16,7 @@ import abc
 import dataclasses
 import enum
 import importlib
+import json
 import sys
 import types
 
@@ -198,7 +199,13 @@ def test_bad_plans_and_async_placeholders_are_refused(adapter, tiny):
     with pytest.raises(ValueError, match="missing"):
         adapter.BudgetForcingLogitsProcessor.validate_params(
             SamplingParams(extra_args={adapter.EXTRA_ARGS_KEY: {"num_ignore": 1}}))
+    with pytest.raises(ValueError, match="not valid JSON"):
+        adapter.BudgetForcingLogitsProcessor.validate_params(
+            SamplingParams(extra_args={adapter.EXTRA_ARGS_KEY: "{oops"}))
     plan = plan_for(tokenizer, Budget(max_thinking_tokens=4), 10, context_window(model))
+    # The OpenAI server's vllm_xargs carries the plan as JSON text.
+    served = SamplingParams(extra_args={adapter.EXTRA_ARGS_KEY: json.dumps(plan.to_dict())})
+    assert adapter.plan_from_extra_args(served.extra_args) == plan
     processor = adapter.BudgetForcingLogitsProcessor(None, torch.device("cpu"), False)
     output = [5, -1]
     with pytest.raises(RuntimeError, match="async_scheduling=False"):
