@@ -1,8 +1,8 @@
 """Pool ingestion: read every source through its adapter into `Question`s, validating each row.
 
 A source is `LOCATION` or `ADAPTER=LOCATION`. LOCATION is a local `.jsonl` file (read line by line
-so one bad line costs one row, not the file), a local `.json`/`.parquet`/`.csv`/`.arrow` file (via
-`datasets`), or a Hugging Face dataset id (via `datasets.load_dataset`; the adapter supplies the
+so one bad line costs one row, not the file), a local `.json`/`.parquet`/`.csv`/`.arrow` file or a
+`save_to_disk` folder (via `datasets`), or a Hugging Face dataset id (via `datasets.load_dataset`; the adapter supplies the
 split and config). Adapters are YAML files in `s1/curation/sources/` mapping the source's columns
 onto the pool schema: adding a source is adding a YAML file, not code.
 
@@ -118,7 +118,13 @@ def read_rows(location: str, adapter: Adapter) -> Iterator[tuple[str, Any]]:
         return
     import datasets
 
-    if path.exists():
+    if not path.exists() and (path.suffix in _DATASETS_BUILDERS or location.startswith((".", "/", "~"))):
+        raise FileNotFoundError(f"no such file: {location}")
+    if path.is_dir():  # a dataset saved with save_to_disk
+        dataset = datasets.load_from_disk(str(path))
+        if isinstance(dataset, datasets.DatasetDict):
+            dataset = dataset[adapter.split]
+    elif path.exists():
         if path.suffix not in _DATASETS_BUILDERS:
             raise ValueError(f"{location}: unsupported file type (use .jsonl, {sorted(_DATASETS_BUILDERS)})")
         dataset = datasets.load_dataset(_DATASETS_BUILDERS[path.suffix], data_files=str(path),

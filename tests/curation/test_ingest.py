@@ -44,13 +44,14 @@ def test_unreadable_sources_are_reported_and_others_still_load(tmp_path, write_j
     binary = tmp_path / "binary.jsonl"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     result = ingest([str(tmp_path / "missing.jsonl"), str(binary), str(good),
-                     f"nosuchadapter={good}"])
+                     f"nosuchadapter={good}", f"numinamath={tmp_path / 'missing.parquet'}"])
     assert [q.id for q in result.questions] == ["g1"]
     errors = {s.spec: s.error for s in result.sources}
     assert "FileNotFoundError" in errors[str(tmp_path / "missing.jsonl")]
     assert "UnicodeDecodeError" in errors[str(binary)]
     assert "unknown source adapter 'nosuchadapter'" in errors[f"nosuchadapter={good}"]
-    assert sum(d.reason == "unreadable source" for d in result.drops) == 3
+    assert "no such file" in errors[f"numinamath={tmp_path / 'missing.parquet'}"]
+    assert sum(d.reason == "unreadable source" for d in result.drops) == 4
 
 
 def test_adapter_maps_columns_parquet_and_boxed_answers(tmp_path, write_jsonl):
@@ -95,3 +96,10 @@ def test_last_boxed_handles_nested_braces():
 def test_unreadable_eval_set_stops_the_run(tmp_path, write_jsonl):
     with pytest.raises(ValueError, match="cannot read eval set"):
         read_eval_questions([str(tmp_path / "missing.jsonl")])
+
+
+def test_saved_dataset_folders_are_read(tmp_path):
+    import datasets
+
+    datasets.DatasetDict({"train": datasets.Dataset.from_list([GOOD])}).save_to_disk(str(tmp_path / "saved"))
+    assert [q.id for q in ingest([str(tmp_path / "saved")]).questions] == ["g1"]
