@@ -88,8 +88,15 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 2:
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
     logging.basicConfig(level=logging.WARNING)
-    folder = args.workdir or Path(tempfile.mkdtemp(prefix="s1-curation-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run(args, args.workdir)
+        return
+    with tempfile.TemporaryDirectory(prefix="s1-curation-bench-") as folder:
+        run(args, Path(folder))
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
     start = time.perf_counter()
     pool_path, eval_path, cache_dir = build_inputs(folder, args.pool_size, args.eval_size, seed=0)
     print(f"inputs built in {time.perf_counter() - start:.1f}s (not timed) under {folder}")
