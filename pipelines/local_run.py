@@ -33,9 +33,10 @@ class LocalProfile:
 
 PROFILES = {
     # A real 135M instruct model: learns the think/answer format, so budgets change its answers.
-    # 32 examples x 2 epochs is ~10 packed 1024-token steps: the bulk of the run's minutes on CPU.
+    # 32 examples x 2 epochs is ~10 packed 1024-token steps; 8 held-out questions are one
+    # generation batch per budget. Training and decoding are most of the run's time on CPU.
     "smollm2": LocalProfile(
-        "smollm2", pool_size=200, n=32, eval_size=12, budgets=(16, 32, 64, 128), max_answer_tokens=24
+        "smollm2", pool_size=200, n=32, eval_size=8, budgets=(16, 32, 64), max_answer_tokens=24
     ),
     # Random weights, for tests and a first look: little data, one epoch, no mid-run checkpoints.
     "tiny-qwen": LocalProfile(
