@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Builds that s1 caches (local models, the Qwen2.5 tokenizer) stay inside the test run."""
+    folder = tmp_path_factory.mktemp("s1-cache")
+    previous = os.environ.get("S1_CACHE_DIR")
+    os.environ["S1_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("S1_CACHE_DIR", None)
+    else:
+        os.environ["S1_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def crd_dir() -> Path:
+    """The upstream PyTorchJob/InferenceService CRDs (`$S1_CRD_DIR`; .ci/run uses ../shared/crds)."""
+    location = os.environ.get("S1_CRD_DIR")
+    if not location:
+        pytest.skip("S1_CRD_DIR is unset: no upstream CRDs to validate PyTorchJob/InferenceService against")
+    path = Path(location)
+    if not path.is_dir():
+        pytest.fail(f"S1_CRD_DIR={location} is not a folder")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from s1.cache import cache_dir
 
 BATCH = 4096
 
 
 def default_tokenizer_dir() -> Path:
-    """Where the offline Qwen2.5 tokenizer is cached ($S1_CACHE or ~/.cache/s1)."""
-    root = os.environ.get("S1_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "s1"
-    return Path(root) / "qwen2.5-tokenizer"
+    """Where the offline Qwen2.5 tokenizer is cached (see `s1.cache.cache_dir`)."""
+    return cache_dir() / "qwen2.5-tokenizer"
 
 
 def load_tokenizer(name_or_path: str | None = None):

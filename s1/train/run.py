@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from s1.cache import cache_dir
 from s1.format import delimiter_ids
 from s1.train.checkpoints import (
     CompleteCheckpointCallback,
@@ -40,7 +41,7 @@ def resolve_model(model: str) -> str:
     from s1.models.build import build_model
 
     name = model.removeprefix(LOCAL_MODEL_PREFIX)
-    cache = Path(os.environ.get("S1_CACHE_DIR", Path.home() / ".cache" / "s1")) / "models"
+    cache = cache_dir() / "models"
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
