@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
-from transformers import LogitsProcessorList, TextIteratorStreamer
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
 from s1.format import delimiter_ids, split_completion
 from s1.generation.budget_forcing import BudgetForcer, ForcingPlan, plan_for
@@ -138,27 +138,33 @@ def stream(
 ) -> Iterator[str | Generation]:
     """Yield text deltas (special tokens kept) as they are produced, then the `Generation`.
 
-    The same single `generate` call as `generate`, run in a thread that feeds a streamer.
+    The same single `generate` call as `generate`, run in a thread that feeds a streamer. A
+    consumer that stops reading (closes the generator) ends the generation too, so a server can
+    cancel a request whose client went away.
     """
     [ids] = encode_prompts(tokenizer, [prompt])
     [plan] = plan_all(model, tokenizer, [ids], budget)
     forcer = BudgetForcer(plan)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=False)
     failure: list[BaseException] = []
+    stop = threading.Event()
 
     def run() -> None:
         try:
-            _generate_batch(model, tokenizer, [ids], [forcer], sampling, 0, streamer)
+            _generate_batch(model, tokenizer, [ids], [forcer], sampling, 0, streamer, stop)
         except BaseException as error:  # re-raised in the caller's thread
             failure.append(error)
             streamer.end()
 
     worker = threading.Thread(target=run, name="s1-generate", daemon=True)
     worker.start()
-    for delta in streamer:
-        if delta:
-            yield delta
-    worker.join()
+    try:
+        for delta in streamer:
+            if delta:
+                yield delta
+    finally:
+        stop.set()
+        worker.join()
     if failure:
         raise failure[0]
     yield _from_forcer(tokenizer, prompt, forcer)
@@ -172,6 +178,7 @@ def _generate_batch(
     sampling: Sampling,
     seed_offset: int,
     streamer=None,
+    stop: threading.Event | None = None,
 ) -> None:
     """One left-padded `generate` call driving `forcers`; they end up holding the outputs."""
     width = max(len(ids) for ids in prompt_ids)
@@ -195,6 +202,17 @@ def _generate_batch(
             eos_token_id=list(forcers[0].plan.stop),
             pad_token_id=pad,
             streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)] if stop else []),
             **generate_kwargs(sampling),
         )
     processor.finish(sequences.cpu())
+
+
+class _StopWhenSet(StoppingCriteria):
+    """Ends a running `generate` once `stop` is set (transformers' only early exit)."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.stop.is_set(), dtype=torch.bool, device=input_ids.device)

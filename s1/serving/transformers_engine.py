@@ -12,41 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import AsyncIterator
 
-import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
-
 from s1.generation import api
 from s1.generation.types import Generation
 from s1.serving.config import ServingConfig
 from s1.serving.engine import PreparedRequest
-
-
-class _StopWhenSet(StoppingCriteria):
-    def __init__(self, stop: threading.Event):
-        self.stop = stop
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.stop.is_set(), dtype=torch.bool)
-
-
-class _Stoppable:
-    """The model, with `generate` also stopping once `stop` is set.
-
-    transformers' only way to end a running `generate` early is a stopping criterion, and
-    `api.stream` builds the `generate` call itself; this adapter adds one without touching it.
-    """
-
-    def __init__(self, model, stop: threading.Event):
-        self._model = model
-        self._stop = stop
-
-    def __getattr__(self, name: str):
-        return getattr(self._model, name)
-
-    def generate(self, *args, stopping_criteria=None, **kwargs):
-        criteria = StoppingCriteriaList(stopping_criteria or [])
-        criteria.append(_StopWhenSet(self._stop))
-        return self._model.generate(*args, stopping_criteria=criteria, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -75,8 +44,7 @@ class TransformersEngine:
                 loop.call_soon_threadsafe(events.put_nowait, item)
 
         def work() -> None:
-            model = _Stoppable(self.model, stop)
-            items = api.stream(model, self.tokenizer, request.prompt, request.budget, request.sampling)
+            items = api.stream(self.model, self.tokenizer, request.prompt, request.budget, request.sampling)
             try:
                 for item in items:
                     if stop.is_set():
@@ -85,7 +53,7 @@ class TransformersEngine:
             except BaseException as error:  # handed to the request, raised there
                 put(_Failed(error))
             finally:
-                items.close()
+                items.close()  # ends the generation if it is still running
                 put(_END)
 
         done = loop.run_in_executor(self._worker, work)

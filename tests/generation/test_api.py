@@ -107,3 +107,25 @@ def test_stream_yields_the_text_then_the_same_generation(eager_to_stop):
     assert len(deltas) > 3 and "".join(deltas) == final.text
     assert final == generate(model, tokenizer, [prompt], budget)[0]
     assert IM_START + "answer" in final.text
+
+
+def test_closing_the_stream_stops_generation(tiny):
+    """A consumer that stops reading (a client that went away) ends the generate call."""
+    model, tokenizer = tiny
+    calls = []
+
+    class CountingModel:
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def generate(self, *args, **kwargs):
+            sequences = model.generate(*args, **kwargs)
+            calls.append(sequences.shape[1] - kwargs["input_ids"].shape[1])
+            return sequences
+
+    budget = Budget(max_thinking_tokens=400, max_answer_tokens=50)
+    items = stream(CountingModel(), tokenizer, generation_prompt(QUESTIONS[0]), budget)
+    assert isinstance(next(items), str)
+    items.close()  # joins the generating thread
+    [generated] = calls
+    assert generated < 400
