@@ -4,6 +4,12 @@ The Trainer writes ``checkpoint-<step>/`` from every rank (ZeRO-3 shards, RNG st
 file is written only after all ranks have finished saving (a barrier, then write-then-rename by
 rank 0). Resume picks the newest checkpoint with a marker, so a checkpoint half-written when a
 pod died is never loaded; it is deleted before training continues.
+
+Optionally every complete checkpoint is mirrored to an object store (``checkpoint_uri``, any
+fsspec URI: ``s3://bucket/run`` needs ``s3fs`` installed, ``file://`` works as is), so a run
+survives losing its volume: the files go up first and the marker last, and a fresh output
+folder starts from the newest remote checkpoint that has its marker. The mirror assumes the
+ranks share ``out`` (the PVC in the PyTorchJob): rank 0 alone uploads and downloads.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -71,6 +78,76 @@ def keep_newest_complete(out: Path, limit: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _remote(uri: str) -> tuple[Any, str]:
+    """(filesystem, root path) for ``uri``; ``s3://`` needs ``s3fs``, ``gs://`` needs ``gcsfs``."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(uri)
+    return fs, root.rstrip("/")
+
+
+def remote_checkpoints(uri: str) -> list[tuple[int, str, bool]]:
+    """``(step, remote path, complete)`` for each ``checkpoint-<step>`` under ``uri``, oldest first."""
+    fs, root = _remote(uri)
+    if not fs.exists(root):
+        return []
+    found = []
+    for path in fs.ls(root, detail=False):
+        match = _CHECKPOINT_DIR.match(path.rstrip("/").rsplit("/", 1)[-1])
+        if match and fs.isdir(path):
+            found.append((int(match.group(1)), path, fs.exists(f"{path}/{MARKER}")))
+    return sorted(found)
+
+
+def upload_checkpoint(checkpoint: Path, uri: str, keep: int) -> str:
+    """Mirror a complete checkpoint to ``uri``, marker last; keep the newest ``keep`` complete there.
+
+    A remote copy left half-way by an earlier attempt is replaced; incomplete remote checkpoints
+    (uploads that died) are deleted once this one is complete.
+    """
+    if not is_complete(checkpoint):
+        raise ValueError(f"{checkpoint} has no {MARKER}: only complete checkpoints are uploaded")
+    fs, root = _remote(uri)
+    target = f"{root}/{checkpoint.name}"
+    if fs.exists(target):
+        fs.rm(target, recursive=True)
+    files = sorted(p for p in checkpoint.rglob("*") if p.is_file() and p.name != MARKER)
+    remote_files = [f"{target}/{p.relative_to(checkpoint).as_posix()}" for p in files]
+    for parent in sorted({path.rsplit("/", 1)[0] for path in remote_files} | {target}):
+        fs.makedirs(parent, exist_ok=True)
+    fs.put([str(p) for p in files], remote_files)
+    fs.put_file(str(checkpoint / MARKER), f"{target}/{MARKER}")
+    remote = remote_checkpoints(uri)
+    complete = [path for _, path, done in remote if done]
+    stale = [path for _, path, done in remote if not done] + complete[:-keep]
+    for path in stale:
+        # Marker first: a deletion that dies half-way leaves an incomplete checkpoint, never a bad one.
+        if fs.exists(f"{path}/{MARKER}"):
+            fs.rm(f"{path}/{MARKER}")
+        fs.rm(path, recursive=True)
+    log.info("checkpoint %s mirrored to %s", checkpoint.name, target)
+    return target
+
+
+def download_latest_checkpoint(uri: str, out: Path) -> Path | None:
+    """Fetch the newest complete remote checkpoint into ``out`` (whole or not at all); None if none."""
+    complete = [(step, path) for step, path, done in remote_checkpoints(uri) if done]
+    if not complete:
+        return None
+    step, path = complete[-1]
+    fs, _ = _remote(uri)
+    target = Path(out) / f"checkpoint-{step}"
+    staging = Path(out) / f".checkpoint-{step}.download"
+    shutil.rmtree(staging, ignore_errors=True)
+    log.info("downloading checkpoint %s from %s", target.name, path)
+    fs.get(path, str(staging), recursive=True)
+    if not is_complete(staging):
+        raise RuntimeError(f"{path}: downloaded copy has no {MARKER}; the remote changed during download")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
 def _barrier() -> None:
     import torch.distributed as dist
 
@@ -79,17 +156,20 @@ def _barrier() -> None:
 
 
 class CompleteCheckpointCallback(TrainerCallback):
-    """After each save: wait for every rank, mark the checkpoint complete, rotate old ones."""
+    """After each save: wait for every rank, mark the checkpoint complete, mirror it, rotate."""
 
-    def __init__(self, out: Path, save_total_limit: int):
+    def __init__(self, out: Path, save_total_limit: int, checkpoint_uri: str | None = None):
         self.out = Path(out)
         self.save_total_limit = save_total_limit
+        self.checkpoint_uri = checkpoint_uri
 
     def on_save(self, args, state, control, **kwargs):
         _barrier()
         if state.is_world_process_zero:
             checkpoint = self.out / f"checkpoint-{state.global_step}"
             mark_complete(checkpoint, state.global_step, args.world_size)
+            if self.checkpoint_uri:
+                upload_checkpoint(checkpoint, self.checkpoint_uri, self.save_total_limit)
             keep_newest_complete(self.out, self.save_total_limit)
             log.info("checkpoint %s complete", checkpoint)
         _barrier()

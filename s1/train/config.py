@@ -78,6 +78,9 @@ class Recipe:
     seed: int = 42
     save_steps: int = 50
     save_total_limit: int = 2
+    # Mirror of the complete checkpoints in an object store (fsspec URI; s3:// needs s3fs), so a
+    # run survives losing its volume; a fresh `out` resumes from it. None: `out` only.
+    checkpoint_uri: str | None = None
     # -1 trains for `epochs`; a positive value stops after that many optimizer steps.
     max_steps: int = -1
 

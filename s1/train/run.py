@@ -19,6 +19,7 @@ from s1.cache import cache_dir
 from s1.format import delimiter_ids
 from s1.train.checkpoints import (
     CompleteCheckpointCallback,
+    download_latest_checkpoint,
     latest_complete_checkpoint,
     remove_incomplete,
 )
@@ -111,7 +112,11 @@ def training_arguments(recipe: Recipe, out: Path):
 
 
 def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = None) -> dict:
-    """Fine-tune as the recipe says; resumes from the newest complete checkpoint in ``out``."""
+    """Fine-tune as the recipe says; resumes from the newest complete checkpoint in ``out``.
+
+    With ``checkpoint_uri`` set and no complete checkpoint in ``out``, the newest complete one in
+    the object store is fetched first (rank 0; the others wait at the barrier).
+    """
     import torch
     import torch.distributed as dist
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -127,6 +132,8 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
     args = training_arguments(config, out)  # starts the process group under torchrun
     if args.process_index == 0:
         remove_incomplete(out)
+        if config.checkpoint_uri and latest_complete_checkpoint(out) is None:
+            download_latest_checkpoint(config.checkpoint_uri, out)
     if dist.is_initialized():
         dist.barrier()
     resume = latest_complete_checkpoint(out)
@@ -152,7 +159,7 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
             StepMetricsCallback(
                 counter, model.config, model.num_parameters(), config.precision, metrics_path
             ),
-            CompleteCheckpointCallback(out, config.save_total_limit),
+            CompleteCheckpointCallback(out, config.save_total_limit, config.checkpoint_uri),
         ],
         loss_chunk_size=config.loss_chunk_size,
         step_counter=counter,
