@@ -12,6 +12,7 @@ latest complete checkpoint under `out`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pipelines.images import image_for
@@ -22,6 +23,7 @@ KIND = "PyTorchJob"
 PLURAL = "pytorchjobs"
 # The training operator's webhook rejects a PyTorchJob whose training container has another name.
 CONTAINER_NAME = "pytorch"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class TrainingJobSpec:
     data: str = "/mnt/s1/data"
     out: str = "/mnt/s1/train"
     overrides: dict[str, str] = field(default_factory=dict)
+    # Extra container env, normally the recipe topology's `env` (PYTORCH_CUDA_ALLOC_CONF, NCCL
+    # settings); it wins over the defaults below, as it does in the local launcher.
+    env: dict[str, str] = field(default_factory=dict)
     namespace: str = "kubeflow-user"
     image: str = field(default_factory=lambda: image_for("train"))
     num_nodes: int = 2
@@ -73,6 +78,9 @@ class TrainingJobSpec:
         for key in self.overrides:
             if not key or "=" in key:
                 raise ValueError(f"override key {key!r} must be a non-empty name without '='")
+        for key, value in self.env.items():
+            if not ENV_NAME.match(key) or not isinstance(value, str):
+                raise ValueError(f"env {key}={value!r}: expected a C identifier mapped to a string")
 
     @property
     def world_size(self) -> int:
@@ -101,6 +109,7 @@ def _environment(spec: TrainingJobSpec) -> list:
         # The base model is downloaded once to the shared volume, not once per pod.
         "HF_HOME": f"{spec.pvc_mount}/hf-cache",
         "PYTHONUNBUFFERED": "1",
+        **spec.env,
     }
     return [V1EnvVar(name=key, value=value) for key, value in env.items()]
 

@@ -112,6 +112,7 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
     from pipelines.kube import current_namespace
     from pipelines.launchers import LocalLauncher, PyTorchJobLauncher
     from pipelines.pytorchjob import TrainingJobSpec
+    from s1.train.config import load_recipe
 
     launchers = {"pytorchjob": PyTorchJobLauncher, "local": LocalLauncher}
     if launcher not in launchers:
@@ -132,6 +133,7 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
         data=str(data_dir),
         out=str(run_dir / "train"),
         overrides=settings,
+        env=dict(load_recipe(recipe, settings).topology.env),
         namespace=namespace or current_namespace(),
         image=image,
         num_nodes=num_nodes,

@@ -43,7 +43,7 @@ def _train(args: argparse.Namespace) -> int:
     nnodes = args.nnodes or config.topology.nodes
     nproc = args.nproc_per_node or config.topology.processes_per_node
     if args.launcher == "pytorchjob":
-        return _pytorchjob(args, overrides, nnodes, nproc)
+        return _pytorchjob(args, overrides, nnodes, nproc, config.topology.env)
 
     if args.launcher == "inprocess":
         if nnodes * nproc != 1:
@@ -79,7 +79,7 @@ def _dry_run(args: argparse.Namespace, overrides: dict) -> int:
     return 0
 
 
-def _pytorchjob(args: argparse.Namespace, overrides: dict, nnodes: int, nproc: int) -> int:
+def _pytorchjob(args: argparse.Namespace, overrides: dict, nnodes: int, nproc: int, env: dict) -> int:
     import yaml
 
     from pipelines.pytorchjob import TrainingJobSpec, build_pytorchjob
@@ -92,6 +92,7 @@ def _pytorchjob(args: argparse.Namespace, overrides: dict, nnodes: int, nproc: i
         "out": args.out,
         "overrides": {key: value if isinstance(value, str) else json.dumps(value)
                       for key, value in overrides.items()},
+        "env": dict(env),
         "num_nodes": nnodes,
         "gpus_per_node": nproc,
     }

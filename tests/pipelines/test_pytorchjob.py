@@ -106,11 +106,40 @@ def test_worker_accepts_the_arguments():
         ({"name": "S1_Train"}, "DNS-1123"),
         ({"name": "ok", "num_nodes": 0}, "num_nodes"),
         ({"name": "ok", "overrides": {"a=b": "c"}}, "override key"),
+        ({"name": "ok", "env": {"NCCL-DEBUG": "INFO"}}, "C identifier"),
+        ({"name": "ok", "env": {"OMP_NUM_THREADS": 8}}, "to a string"),
     ],
 )
 def test_bad_specs_fail_early(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainingJobSpec(**kwargs)
+
+
+def test_topology_env_reaches_every_pod_and_wins_over_defaults(crd_dir):
+    from s1.train.config import load_recipe
+
+    topology_env = load_recipe("s1-32b").topology.env
+    assert topology_env["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"
+    job = build_pytorchjob(TrainingJobSpec(name="s1-train-env", env={**topology_env, "NCCL_DEBUG": "INFO"}))
+    for kind in ("Master", "Worker"):
+        names = [item["name"] for item in _pod(job, kind)["containers"][0]["env"]]
+        assert len(names) == len(set(names)), names  # one entry per variable: the recipe's value wins
+        env = {item["name"]: item["value"] for item in _pod(job, kind)["containers"][0]["env"]}
+        assert env == {**env, **topology_env, "NCCL_DEBUG": "INFO"}
+        assert env["HF_HOME"] == "/mnt/s1/hf-cache"  # defaults the recipe does not set are kept
+    assert validation_errors(job, crd_dir) == []
+    assert pytorchjob_webhook_errors(job) == []
+
+
+def test_dry_run_carries_the_recipe_topology_env(capsys):
+    from s1.cli import main
+    from s1.train.config import load_recipe
+
+    assert main(["train", "--launcher", "pytorchjob", "--dry-run", "--recipe", "s1-32b",
+                 "--data", "/mnt/s1/data", "--out", "/mnt/s1/train"]) == 0  # fmt: skip
+    job = yaml.safe_load(capsys.readouterr().out)
+    env = {item["name"]: item["value"] for item in _pod(job, "Master")["containers"][0]["env"]}
+    assert load_recipe("s1-32b").topology.env.items() <= env.items()
 
 
 def test_valid_against_the_crd(job, crd_dir):
