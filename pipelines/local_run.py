@@ -20,7 +20,11 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class LocalProfile:
-    """How one local model is trained (a recipe in s1/recipes/train/) and evaluated."""
+    """How one local model is trained (a recipe in s1/recipes/train/) and evaluated.
+
+    `domains` picks the synthetic pool's slices (`s1.pool.synth.synthesize_pool`) for both the
+    training pool and the held-out benchmark; None keeps the synth module's default mix.
+    """
 
     recipe: str
     pool_size: int
@@ -29,14 +33,20 @@ class LocalProfile:
     budgets: tuple[int, ...]
     max_answer_tokens: int
     train_overrides: dict[str, str] = field(default_factory=dict)
+    domains: dict[str, float] | None = None
 
 
 PROFILES = {
-    # A real 135M instruct model: learns the think/answer format, so budgets change its answers.
-    # 32 examples x 2 epochs is ~10 packed 1024-token steps; 8 held-out questions are one
-    # generation batch per budget. Training and decoding are most of the run's time on CPU.
+    # A real 135M instruct model on the counting slice: 2-14 word lists whose trace is 3 tokens
+    # a word, so 8 thinking tokens cannot finish any list over 2 words, 24 finishes lists up to
+    # 8 and 64 all of them: accuracy rises with the budget because the enumeration is what finds
+    # the count (SmolLM2-135M cannot do multi-digit arithmetic even with a trace). A pool of 80
+    # keeps every list length in the 64 selected (curation favours long traces); 64 examples x
+    # 2 epochs is ~24 packed 512-token steps (~2.5 min on 2 cores); 24 held-out questions are
+    # three generation batches per budget; "Final Answer: 14<|im_end|>" fits in 8 tokens.
     "smollm2": LocalProfile(
-        "smollm2", pool_size=200, n=32, eval_size=8, budgets=(16, 32, 64), max_answer_tokens=24
+        "smollm2", pool_size=80, n=64, eval_size=24, budgets=(8, 24, 64), max_answer_tokens=8,
+        domains={"counting": 1.0},
     ),
     # Random weights, for tests and a first look: little data, one epoch, no mid-run checkpoints.
     "tiny-qwen": LocalProfile(
@@ -91,9 +101,10 @@ def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
     inputs = config.out / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     pool, benchmark = inputs / "pool.jsonl", inputs / "benchmark.jsonl"
+    domains = config.profile.domains
     for path, rows in (
-        (pool, synthesize_pool(config.pool_size, config.seed)),
-        (benchmark, synthesize_pool(config.eval_size, config.seed + 1_000_003)),
+        (pool, synthesize_pool(config.pool_size, config.seed, domains)),
+        (benchmark, synthesize_pool(config.eval_size, config.seed + 1_000_003, domains)),
     ):
         path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return pool, benchmark

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local_run import LocalRunConfig, pipeline_arguments
+from pipelines.local_run import LocalRunConfig, pipeline_arguments, write_inputs
 
 
 def test_local_arguments_are_pipeline_parameters(tmp_path):
@@ -19,6 +19,20 @@ def test_local_arguments_are_pipeline_parameters(tmp_path):
     assert arguments["train_launcher"] == "local" and arguments["deploy_model"] is False
     assert arguments["n"] == 8 and arguments["recipe"] == "tiny-qwen"
     assert arguments["benchmarks"] == [str(tmp_path / "bench.jsonl")] == arguments["eval_sets"]
+
+
+def test_smollm2_inputs_are_counting_lists_the_budgets_separate(tmp_path):
+    """The demo's pool and held-out benchmark are the profile's slice, with disjoint questions,
+    and hold lists the smallest budget cannot enumerate (3 trace tokens a word) as well as ones
+    the largest can."""
+    config = LocalRunConfig.for_model(tmp_path, "smollm2")
+    pool, benchmark = write_inputs(config)
+    rows = {path: [json.loads(line) for line in path.read_text().splitlines()] for path in (pool, benchmark)}
+    assert len(rows[pool]) == config.pool_size and len(rows[benchmark]) == config.eval_size
+    assert {row["domain"] for rows_ in rows.values() for row in rows_} == {"counting"}
+    assert not {row["question"] for row in rows[pool]} & {row["question"] for row in rows[benchmark]}
+    words = [int(row["answer"]) for row in rows[benchmark]]
+    assert max(words) * 3 <= max(config.budgets) and min(config.budgets) < 3 * max(words)
 
 
 @pytest.mark.parametrize(
