@@ -6,7 +6,9 @@ Usage: s1 pipeline run-local --out runs/local
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from pathlib import Path
 
 SPEC_PATH = Path(__file__).resolve().parent / "s1_pipeline.yaml"
@@ -144,7 +146,9 @@ def _run_local(args: argparse.Namespace) -> int:
         seed=args.seed,
         train_overrides=overrides,
     )
-    result = run_local(config)
+    # kfp.local prints every task's log to stdout; with --json, stdout carries only the summary.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = run_local(config)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -24,8 +24,8 @@ PEAK_FLOPS = {
     ("H100", "fp32"): 67e12,
     ("H200", "fp32"): 67e12,
     ("A100", "fp32"): 19.5e12,
-    # Assumption: one CPU process ~ one core at 2 AVX-512/AVX2 FMA units x 16 fp32 lanes x 2 FLOPs
-    # x ~3 GHz ~ 100 GFLOP/s (1 OMP thread per process in our CPU topology).
+    # Assumption, per torch thread: one core at 2 AVX-512/AVX2 FMA units x 16 fp32 lanes x 2 FLOPs
+    # x ~3 GHz ~ 100 GFLOP/s; peak_flops scales it by the process's torch threads.
     ("CPU", "fp32"): 100e9,
 }
 
@@ -44,7 +44,13 @@ def device_kind() -> str:
 
 
 def peak_flops(kind: str, precision: str) -> float | None:
-    return PEAK_FLOPS.get((kind, precision))
+    """Peak FLOP/s of this process's device; on CPU, of the cores its torch threads use."""
+    peak = PEAK_FLOPS.get((kind, precision))
+    if peak is not None and kind == "CPU":
+        import torch
+
+        peak *= torch.get_num_threads()
+    return peak
 
 
 def model_flops(num_params: int, num_layers: int, hidden_size: int, seq_lengths: list[int]) -> float:

@@ -45,13 +45,15 @@ def test_bad_arguments_fail_before_running(tmp_path, given, message):
 
 
 @pytest.mark.slow
-def test_run_local_tiny_qwen(tmp_path):
+def test_run_local_tiny_qwen(tmp_path, capsys):
     """`s1 pipeline run-local --model tiny-qwen`: every artifact exists and holds real content."""
     from s1.cli import main
 
     out = tmp_path / "run"
     assert main(["pipeline", "run-local", "--out", str(out), "--model", "tiny-qwen", "--json"]) == 0
     summary = json.loads((out / "summary.json").read_text())
+    # With --json, stdout is the summary alone (kfp.local's task logs go to stderr).
+    assert json.loads(capsys.readouterr().out) == summary
 
     selected = [json.loads(line) for line in (out / "dataset" / "selected.jsonl").read_text().splitlines()]
     assert len(selected) == 16
