@@ -10,6 +10,11 @@ import dataclasses
 import json
 import sys
 
+from s1.generation.types import Budget
+
+# s1's defaults, from the one place they are defined.
+DEFAULT_BUDGET = Budget()
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -27,10 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="replace end-of-thinking attempts before M thinking tokens")
     parser.add_argument("--num-ignore", type=int, default=0, metavar="K",
                         help="replace the first K end-of-thinking attempts with the ignore string")
-    parser.add_argument("--ignore-string", default="Wait", help="text forced instead of ending")
-    parser.add_argument("--answer-prefix", default="Final Answer:",
+    parser.add_argument("--ignore-string", default=DEFAULT_BUDGET.ignore_string, help="text forced instead of ending")
+    parser.add_argument("--answer-prefix", default=DEFAULT_BUDGET.answer_prefix,
                         help="text forced after the answer delimiter when the cap is hit")
-    parser.add_argument("--max-answer-tokens", type=int, default=512, metavar="N")
+    parser.add_argument("--max-answer-tokens", type=int, default=DEFAULT_BUDGET.max_answer_tokens, metavar="N")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (s1's eval)")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -54,7 +59,7 @@ def _generate(args: argparse.Namespace) -> int:
     from s1.format import generation_prompt
     from s1.generation.api import generate, load_model, stream
     from s1.generation.budget_forcing import validate_budget
-    from s1.generation.types import Budget, Generation, Sampling
+    from s1.generation.types import Generation, Sampling
 
     budget = Budget(
         max_thinking_tokens=args.max_thinking_tokens,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from s1.format import FINAL_ANSWER_PREFIX
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -26,7 +28,7 @@ class Budget:
     min_thinking_tokens: int = 0
     num_ignore: int = 0
     ignore_string: str = "Wait"
-    answer_prefix: str = "Final Answer:"
+    answer_prefix: str = FINAL_ANSWER_PREFIX
     max_answer_tokens: int = 512
 
 
