@@ -14,6 +14,8 @@ import re
 from s1.curation.records import Drop, Question
 
 STAGE = "quality"
+# Trace checks run as their own stage, after the teacher: drops name it so counts and reasons agree.
+TRACE_STAGE = "trace quality"
 
 # (reason, pattern) for question texts; the reason is what the report counts.
 QUESTION_RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -70,7 +72,7 @@ def filter_traces(questions: list[Question]) -> tuple[list[Question], list[Drop]
         if problem is None:
             kept.append(question)
         else:
-            drops.append(Drop(question.id, question.source, STAGE, *problem))
+            drops.append(Drop(question.id, question.source, TRACE_STAGE, *problem))
     return kept, drops
 
 

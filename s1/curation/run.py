@@ -99,7 +99,7 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
             return qs, []
 
         run.stage("traces", traces_step)
-    run.stage("trace quality", quality.filter_traces)
+    run.stage(quality.TRACE_STAGE, quality.filter_traces)
     run.stage("trace length", lambda qs: _measure_traces(qs, config.tokenizer))
     if attempt_models:
         def difficulty_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:

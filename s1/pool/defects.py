@@ -12,7 +12,7 @@ DEFECTS: list[tuple[str, str, dict]] = [
     ("missing image", "quality", {"question": "Using the figure ![Image](fig1.png), find the area."}),
     ("enumerated parts", "quality", {"question": "p1. Find 2+2. p2. Find 3+3. p3. Find 4+4."}),
     ("bold numbering", "quality", {"question": "**1.** Compute 5 * 7. **2.** Compute 6 * 8."}),
-    ("empty thinking", "quality", {"thinking": "   "}),
+    ("empty thinking", "trace quality", {"thinking": "   "}),
     ("empty question", "ingest", {"question": "  "}),
     ("non-string question", "ingest", {"question": 42}),
     ("missing answer", "ingest", {"answer": None}),
