@@ -37,12 +37,33 @@ class Tokenizer(Protocol):
     def convert_tokens_to_ids(self, tokens: str) -> int | None: ...
 
 
+def _turn(role: str, content: str) -> str:
+    return f"{IM_START}{role}\n{content}{IM_END}\n"
+
+
 def chat_prompt(question: str, system: str = SYSTEM_PROMPT) -> str:
     """ChatML up to and including the assistant header; equals Qwen2.5's chat template output."""
-    return (
-        f"{IM_START}system\n{system}{IM_END}\n"
-        f"{IM_START}user\n{question}{IM_END}\n"
-        f"{IM_START}assistant\n"
+    return _turn("system", system) + _turn("user", question) + f"{IM_START}assistant\n"
+
+
+def conversation_prompt(turns: Sequence[tuple[str, str]]) -> str:
+    """The decoding prompt for a conversation of ``(role, content)`` turns.
+
+    An optional first ``system`` turn (else s1's default), then ``user``/``assistant`` turns ending
+    with ``user``. Earlier assistant turns carry their visible text only, as reasoning servers
+    keep previous thinking out of the context. One user turn gives `generation_prompt`.
+    """
+    turns = list(turns)
+    system = turns.pop(0)[1] if turns and turns[0][0] == "system" else SYSTEM_PROMPT
+    if not turns or turns[-1][0] != "user":
+        raise ValueError("a conversation must end with a 'user' turn")
+    for role, _ in turns:
+        if role not in ("user", "assistant"):
+            raise ValueError(f"turn role {role!r}: after an optional first 'system' turn, only "
+                             "'user' and 'assistant' turns are allowed")
+    history = "".join(_turn(role, content) for role, content in turns[:-1])
+    return _turn("system", system) + history + _turn("user", turns[-1][1]) + (
+        f"{IM_START}assistant\n{THINK_DELIMITER}"
     )
 
 

@@ -77,3 +77,28 @@ def test_loss_mask_covers_exactly_thinking_and_answer(qwen_tokenizer):
     first = example.labels.index(next(l for l in example.labels if l != fmt.IGNORE_INDEX))
     assert all(label != fmt.IGNORE_INDEX for label in example.labels[first:])
     assert example.labels[-1] == 151645
+
+
+def test_conversation_prompt_extends_the_single_question_prompt(qwen_tokenizer):
+    assert fmt.conversation_prompt([("user", "Q?")]) == fmt.generation_prompt("Q?")
+    assert fmt.conversation_prompt([("system", "Be brief."), ("user", "Q?")]) == fmt.generation_prompt(
+        "Q?", system="Be brief."
+    )
+    turns = [("system", "Be brief."), ("user", "2+2?"), ("assistant", "Answer: 4"), ("user", "And 3+3?")]
+    messages = [{"role": role, "content": content} for role, content in turns]
+    rendered = qwen_tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert fmt.conversation_prompt(turns) == rendered + fmt.THINK_DELIMITER
+
+
+@pytest.mark.parametrize(
+    ("turns", "message"),
+    [
+        ([], "end with a 'user'"),
+        ([("user", "a"), ("assistant", "b")], "end with a 'user'"),
+        ([("user", "a"), ("system", "b"), ("user", "c")], "'system'"),
+        ([("tool", "a"), ("user", "b")], "'tool'"),
+    ],
+)
+def test_conversation_prompt_rejects_bad_turns(turns, message):
+    with pytest.raises(ValueError, match=message):
+        fmt.conversation_prompt(turns)

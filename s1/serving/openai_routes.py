@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from kserve.model_repository import ModelRepository
 from pydantic import BaseModel, ValidationError
 
-from s1.format import THINK_DELIMITER, chat_prompt, generation_prompt
+from s1.format import THINK_DELIMITER, conversation_prompt
 from s1.generation.types import Generation
 from s1.serving.engine import PreparedRequest
 from s1.serving.errors import BadRequest, ServingError, UnknownModel
@@ -131,18 +131,11 @@ async def _parse(request: Request, schema: type[BaseModel]):
 
 
 def _chat_prompt(messages: list[ChatMessage]) -> str:
-    """s1 answers one question: an optional system message, then one user message."""
-    roles = [message.role for message in messages]
-    if roles not in (["user"], ["system", "user"]):
-        raise BadRequest(
-            f"messages have roles {roles}; s1 serves single questions: an optional 'system' "
-            "message followed by one 'user' message",
-            "messages",
-        )
-    question = messages[-1].text()
-    if len(messages) == 1:
-        return generation_prompt(question)
-    return chat_prompt(question, system=messages[0].text()) + THINK_DELIMITER
+    """The conversation in the s1 format (previous assistant turns as their visible answers)."""
+    try:
+        return conversation_prompt([(message.role, message.text()) for message in messages])
+    except ValueError as error:
+        raise BadRequest(f"messages: {error}", "messages") from None
 
 
 async def _respond(predictor: S1Predictor, body: OpenAIFields, prompts: list[str], fmt: _Format) -> Response:

@@ -38,7 +38,7 @@ BAD = [
     pytest.param(CHAT, _chat(model="gpt-4"), 404, "'gpt-4' is not served here", id="unknown-model"),
     pytest.param("/v1/models/gpt-4:predict", {"instances": ["2+2?"]}, 404, "gpt-4", id="unknown-model-v1"),
     pytest.param(CHAT, _chat(max_thinking_token=4), 400, "unknown field", id="misspelt-field"),
-    pytest.param(CHAT, _chat(messages=[{"role": "assistant", "content": "hi"}]), 400, "single questions",
+    pytest.param(CHAT, _chat(messages=[{"role": "assistant", "content": "hi"}]), 400, "must end with a 'user' turn",
                  id="no-user-message"),
     pytest.param("/openai/v1/completions", {"model": "s1", "prompt": "no template", **SMALL}, 400,
                  "does not end with", id="raw-prompt-without-think"),

@@ -59,6 +59,21 @@ def client(server) -> openai.OpenAI:
 BUDGET = {"max_thinking_tokens": 20, "min_thinking_tokens": 4, "num_ignore": 1}
 
 
+def test_multi_turn_chat_counts_the_whole_conversation(client) -> None:
+    """Earlier turns are part of the prompt: the conversation costs more prompt tokens."""
+    single = client.chat.completions.create(
+        model="s1", messages=[{"role": "user", "content": QUESTION}], max_tokens=4, extra_body=BUDGET
+    )
+    conversation = [
+        {"role": "user", "content": "What is 1+1?"},
+        {"role": "assistant", "content": "Answer: 2"},
+        {"role": "user", "content": QUESTION},
+    ]
+    multi = client.chat.completions.create(model="s1", messages=conversation, max_tokens=4, extra_body=BUDGET)
+    assert multi.choices[0].model_extra["budget"]["thinking_tokens"] <= 20
+    assert multi.usage.prompt_tokens > single.usage.prompt_tokens + 8
+
+
 def test_chat_streaming_matches_non_streaming(client) -> None:
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}]
     whole = client.chat.completions.create(model="s1", messages=messages, max_tokens=8, extra_body=BUDGET)
