@@ -26,6 +26,8 @@ FINAL_ANSWER_PREFIX = "Final Answer:"
 PAD_TOKEN = "<|fim_pad|>"
 # Qwen2.5's default stop tokens besides <|im_end|>.
 END_OF_TEXT = "<|endoftext|>"
+# Either ends an assistant turn in decoded text.
+TURN_STOPS = (IM_END, END_OF_TEXT)
 IGNORE_INDEX = -100
 
 
@@ -117,7 +119,7 @@ def split_completion(text: str) -> Completion:
 
 
 def _strip_end(text: str) -> str:
-    for stop in (IM_END, END_OF_TEXT):
+    for stop in TURN_STOPS:
         text = text.split(stop, 1)[0]
     return text
 

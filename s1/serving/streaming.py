@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1.format import ANSWER_DELIMITER, END_OF_TEXT, IM_END, THINK_DELIMITER, split_completion
-
-_STOPS = (IM_END, END_OF_TEXT)
+from s1.format import ANSWER_DELIMITER, THINK_DELIMITER, TURN_STOPS, split_completion
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ class CompletionSplitter:
         if not self._in_answer:
             index = self._held.find(ANSWER_DELIMITER)
             if index < 0:
-                reasoning = self._emit(self._held, (ANSWER_DELIMITER, *_STOPS), self._reasoning)
+                reasoning = self._emit(self._held, (ANSWER_DELIMITER, *TURN_STOPS), self._reasoning)
                 self._reasoning += reasoning
                 return Delta(reasoning=reasoning)
             head = self._held[:index]
@@ -80,7 +78,7 @@ class CompletionSplitter:
             self._reasoning += reasoning
             self._held = self._held[index + len(ANSWER_DELIMITER):]
             self._in_answer = True
-        content = self._emit(self._held, _STOPS, self._content)
+        content = self._emit(self._held, TURN_STOPS, self._content)
         self._content += content
         return Delta(reasoning=reasoning, content=content)
 
@@ -106,7 +104,7 @@ class CompletionSplitter:
         counts if an answer delimiter follows), a suffix that may grow into a marker, and
         trailing whitespace (stripped unless more text follows).
         """
-        stop = _first(held, _STOPS)
+        stop = _first(held, TURN_STOPS)
         if stop >= 0:
             stable = held[:stop]
             if self._in_answer:
