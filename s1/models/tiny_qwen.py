@@ -36,10 +36,8 @@ def write_qwen25_tokenizer(out: Path) -> None:
     config = {
         "tokenizer_class": "Qwen2Tokenizer",
         "added_tokens_decoder": added,
-        "additional_special_tokens": [
-            spec["content"] for spec in added.values() if spec["content"].startswith("<|im_")
-            or spec["content"].startswith(("<|object", "<|box", "<|quad", "<|vision", "<|image", "<|video"))
-        ],
+        # Qwen2.5's list as shipped (all ids <= 151664).
+        "additional_special_tokens": shipped["additional_special_tokens"],
         "bos_token": None,
         "eos_token": "<|im_end|>",
         "pad_token": "<|endoftext|>",
