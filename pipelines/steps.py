@@ -73,6 +73,7 @@ def curate_step(pool_sources: list, eval_sets: list, n: int, seed: int, teacher:
     never pays twice for a teacher trace or a grade.
     """
     from s1.curation.config import CurationConfig
+    from s1.curation.report import REPORT_MD
     from s1.curation.run import curate
 
     config = CurationConfig.from_dict(
@@ -90,9 +91,8 @@ def curate_step(pool_sources: list, eval_sets: list, n: int, seed: int, teacher:
     )
     summary = curate(config)
     out = Path(dataset.path)
-    selected = sum(1 for line in (out / "selected.jsonl").open() if line.strip())
-    dataset.metadata.update({"examples": selected, "format": "s1 training examples (JSONL)"})
-    copy_file(out / "report.md", report)
+    dataset.metadata.update({"examples": summary["selected"], "format": "s1 training examples (JSONL)"})
+    copy_file(out / REPORT_MD, report)
     log_metrics(metrics, summary)
     return summary
 

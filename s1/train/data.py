@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from s1.curation.report import SELECTED  # the file curation hands to training
 from s1.format import IGNORE_INDEX, SFTExample, Tokenizer, tokenize_sft_example
 
 REQUIRED_TEXT_FIELDS = ("id", "question", "thinking", "answer")
-DATA_FILE = "selected.jsonl"
 
 
 class TrainingDataError(ValueError):
@@ -49,7 +49,7 @@ class TokenizedDataset:
 def data_file(data: Path) -> Path:
     """``--data`` is a folder holding ``selected.jsonl`` or a ``.jsonl`` file."""
     data = Path(data)
-    path = data / DATA_FILE if data.is_dir() else data
+    path = data / SELECTED if data.is_dir() else data
     if not path.is_file():
         raise TrainingDataError(f"training data not found: {path}")
     return path
