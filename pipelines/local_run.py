@@ -96,6 +96,7 @@ class LocalRunConfig:
 
 def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
     """A synthetic training pool and a held-out synthetic benchmark (another seed)."""
+    from s1.jsonl import write_jsonl
     from s1.pool.synth import synthesize_pool
 
     inputs = config.out / "inputs"
@@ -106,7 +107,7 @@ def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
         (pool, synthesize_pool(config.pool_size, config.seed, domains)),
         (benchmark, synthesize_pool(config.eval_size, config.seed + 1_000_003, domains)),
     ):
-        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        write_jsonl(path, rows)
     return pool, benchmark
 
 

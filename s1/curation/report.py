@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
 
 from s1.curation.records import Drop, Question
+from s1.jsonl import write_jsonl
 
 SELECTED = "selected.jsonl"
 DROPPED = "dropped.jsonl"
@@ -18,15 +17,6 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 TRACE_PLOT = "trace_lengths.png"
 DOMAIN_PLOT = "domains.png"
-
-
-def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    """Write atomically (temp file + rename): readers never see half a file."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
 
 
 def drop_reasons(drops: list[Drop]) -> dict[str, dict[str, int]]:

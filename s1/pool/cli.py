@@ -51,17 +51,14 @@ def _synth(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from s1.pool.defects import defective_rows
+    from s1.jsonl import write_jsonl
     from s1.pool.synth import synthesize_pool
 
     rows = synthesize_pool(args.n, args.seed, args.domains)
     if args.defects:
         rows += defective_rows(args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial")
-    with partial.open("w") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-    partial.replace(args.out)
+    write_jsonl(args.out, rows)
     summary = {
         "path": str(args.out),
         "rows": len(rows),
