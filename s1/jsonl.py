@@ -1,11 +1,38 @@
-"""JSON Lines files, the record format every stage hands to the next."""
+"""JSON Lines files, the record format every stage hands to the next: one reader, one writer.
+
+The reader never decides what a bad line means: it yields the line's number and either its value
+or why it could not be parsed, and each caller applies its own policy (curation drops the row,
+benchmark loading stops, grading counts it wrong, the call cache skips a torn last write).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Iterator
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One non-empty line: ``value`` when it parsed, else ``error`` says why not."""
+
+    number: int
+    value: Any = None
+    error: str | None = None
+
+
+def read_jsonl(path: Path) -> Iterator[Line]:
+    """Every non-empty line of a UTF-8 JSONL file, in order (invalid UTF-8 raises)."""
+    with Path(path).open(encoding="utf-8", errors="strict") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield Line(number, json.loads(text))
+            except json.JSONDecodeError as error:
+                yield Line(number, error=f"invalid JSON ({error.msg} at column {error.colno})")
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:

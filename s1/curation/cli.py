@@ -9,20 +9,24 @@ import argparse
 import json
 from pathlib import Path
 
+from s1.cli_args import add_list_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     curate = subparsers.add_parser(
         "curate",
         help="quality, decontamination, difficulty and diversity selection of a question pool",
         description="Usage: s1 curate --pool pool.jsonl --eval-set eval.jsonl --n 1000 --out curated/\n"
-        "Pool and eval-set entries are LOCATION or ADAPTER=LOCATION (a .jsonl/.parquet file or a "
-        "Hugging Face dataset id; adapters: s1/curation/sources/*.yaml). Endpoints for the "
-        "teacher, attempt models and grader are set in --config YAML or by the flags below.",
+        "Pool and eval-set entries are NAME (a registered dataset), NAME=LOCATION or LOCATION "
+        "(read in the pool schema); LOCATION is a .jsonl/.json/.csv/.parquet/.arrow file, a "
+        "save_to_disk folder or a Hugging Face dataset id; datasets: s1/data/datasets/*.yaml. "
+        "List flags take several values and may be repeated. Endpoints for the teacher, attempt "
+        "models and grader are set in --config YAML or by the flags below.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    curate.add_argument("--pool", nargs="+", help="pool sources ([ADAPTER=]LOCATION)")
-    curate.add_argument("--eval-set", nargs="*", dest="eval_sets",
-                        help="evaluation sets to decontaminate against ([ADAPTER=]LOCATION)")
+    add_list_argument(curate, "--pool", help="pool sources (NAME, NAME=LOCATION or LOCATION)")
+    add_list_argument(curate, "--eval-set", dest="eval_sets",
+                      help="evaluation sets to decontaminate against (same forms)")
     curate.add_argument("--n", type=int, help="number of examples to select (default 1000)")
     curate.add_argument("--out", type=Path, help="output folder")
     curate.add_argument("--seed", type=int, help="selection seed (default 0)")
@@ -31,10 +35,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     curate.add_argument("--tokenizer", help="tokenizer for trace lengths (default: Qwen2.5)")
     curate.add_argument("--decontamination-threshold", type=float,
                         help="drop when more than this fraction of 8-grams is shared (default 0: any)")
+    curate.add_argument("--ignore-boilerplate", action="store_true", default=None,
+                        help="n-grams shared by many pool questions never cause a drop "
+                             "(default: they do, and each drop reports them)")
     curate.add_argument("--base-url", help="OpenAI-compatible endpoint for the models named below")
     curate.add_argument("--teacher", help="teacher model for missing traces")
-    curate.add_argument("--attempt-model", action="append", dest="attempt_models",
-                        help="difficulty model (repeatable); questions any of them solves are dropped")
+    add_list_argument(curate, "--attempt-model", dest="attempt_models",
+                      help="difficulty models; questions any of them solves are dropped")
     curate.add_argument("--grader", help="grader model (non-math grading, domain classification)")
     curate.add_argument("--preselect", action="store_true", help="apply s1's pre-selection rule")
     curate.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -54,6 +61,7 @@ def config_from_args(args: argparse.Namespace):
         "pool": args.pool, "eval_sets": args.eval_sets, "n": args.n,
         "out": args.out, "seed": args.seed, "cache_dir": args.cache_dir,
         "tokenizer": args.tokenizer, "decontamination_threshold": args.decontamination_threshold,
+        "decontamination_ignore_boilerplate": args.ignore_boilerplate,
         "teacher": _endpoint(args.teacher, args.base_url),
         "grader": _endpoint(args.grader, args.base_url),
         "attempt_models": [_endpoint(m, args.base_url) for m in args.attempt_models or []] or None,

@@ -64,8 +64,8 @@ class PreselectConfig:
 class CurationConfig:
     """Everything one curation run needs; paths are local files, folders or HF dataset ids.
 
-    pool / eval_sets entries are `LOCATION` or `ADAPTER=LOCATION` (adapter names are the YAML
-    files in s1/curation/sources/; the default adapter reads the pool schema as is).
+    pool / eval_sets entries are `NAME`, `NAME=LOCATION` or `LOCATION` (names are the datasets in
+    s1/data/datasets/; a bare location is read in the pool schema).
     """
 
     pool: tuple[str, ...]
@@ -84,6 +84,10 @@ class CurationConfig:
     # a threshold t drops when more than a fraction t of the question's 8-grams are shared.
     decontamination_ngram: int = 8
     decontamination_threshold: float = 0.0
+    # An n-gram held by at least this many pool questions is boilerplate ("... relatively prime
+    # positive integers. Find m+n"): drops report it; with ignore, it never causes a drop.
+    decontamination_boilerplate_min_questions: int = 10
+    decontamination_ignore_boilerplate: bool = False
     # `[asy]` figures are dropped except for these sources (s1 keeps them for AIME).
     asy_allowed_sources: tuple[str, ...] = ("aime",)
     teacher: EndpointConfig | None = None
@@ -106,6 +110,9 @@ class CurationConfig:
                f"decontamination_ngram must be >= 1, got {self.decontamination_ngram}")
         _check(0 <= self.decontamination_threshold < 1,
                f"decontamination_threshold must be in [0, 1), got {self.decontamination_threshold}")
+        _check(self.decontamination_boilerplate_min_questions >= 2,
+               "decontamination_boilerplate_min_questions must be >= 2, got "
+               f"{self.decontamination_boilerplate_min_questions}")
 
     @property
     def resolved_cache_dir(self) -> Path:

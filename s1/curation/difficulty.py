@@ -1,7 +1,8 @@
 """Difficulty: keep the questions every attempt model gets wrong (s1: Qwen2.5-7B and -32B).
 
-Each model answers every question through the client (cached); math answers are graded locally,
-the rest by the grader model. A question any model solves is dropped, naming the models. An
+Each model answers every question through the client (cached); math answers are graded locally by
+the grading core evaluation uses (`s1/evaluation/grading.py`), the rest by the grader model
+(proof-style questions without a short answer: against their reference solution). A question any model solves is dropped, naming the models. An
 attempt that could not be made or graded does not count as solved: the question stays, and the
 report counts it.
 """
@@ -13,8 +14,9 @@ from collections import Counter
 from s1.curation.cache import CallCache
 from s1.curation.calls import call_all
 from s1.curation.client import ModelClient
-from s1.curation.grading import grade_math, grader_prompt, is_math_answer, parse_verdict
+from s1.curation.model_grader import grader_prompt, is_math_answer, parse_verdict
 from s1.curation.records import Drop, Question
+from s1.evaluation.grading import grade_output
 
 STAGE = "difficulty"
 
@@ -29,13 +31,14 @@ def grade(questions: list[Question], attempts: list[str | None], grader: ModelCl
         if attempt is None:
             tally["no attempt"] += 1
         elif is_math_answer(question.answer):
-            verdicts[index] = grade_math(question.answer, attempt)
+            verdicts[index] = grade_output("math", question.answer, attempt).correct
         elif grader is not None:
             for_grader.append(index)
         else:
             tally["non-math answer and no grader"] += 1
     if for_grader:
-        prompts = [grader_prompt(questions[i].question, attempts[i] or "", questions[i].answer)
+        prompts = [grader_prompt(questions[i].question, attempts[i] or "",
+                                 questions[i].answer or questions[i].solution)
                    for i in for_grader]
         for index, outcome in zip(for_grader, call_all(grader, prompts, cache, desc)):
             verdict = parse_verdict(outcome.result.content) if outcome.result else None

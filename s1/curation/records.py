@@ -31,14 +31,15 @@ class Question:
         """The training schema `s1 train` reads (selected.jsonl).
 
         The answer section is the teacher's attempt when the pool has one (as in s1K), else the
-        reference answer.
+        reference answer, else (proof-style questions) the reference solution.
         """
         return {
             "id": self.id,
             "source": self.source,
             "question": self.question,
             "thinking": self.thinking or "",
-            "answer": self.attempt if self.attempt and self.attempt.strip() else self.answer,
+            "answer": next((text for text in (self.attempt, self.answer, self.solution)
+                            if text and text.strip()), ""),
             "domain": self.domain,
             "thinking_tokens": self.thinking_tokens,
         }

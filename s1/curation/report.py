@@ -94,18 +94,26 @@ def markdown(report: dict) -> str:
     for stage, reasons in report["drop_reasons"].items():
         for reason, count in reasons.items():
             lines.append(f"| {stage} | {reason} | {count} |")
-    failed = [s for s in report["sources"] if s["error"]]
-    if failed:
-        lines += ["", "## Unreadable sources", ""]
-        lines += [f"- `{s['spec']}`: {s['error']}" for s in failed]
-    if report["contamination"]:
-        lines += ["", "## Decontamination", "", "| id | eval set | eval id | overlap | n-gram |",
-                  "| --- | --- | --- | --- | --- |"]
-        for row in report["contamination"][:50]:
+    lines += ["", "## Sources", "", "| source | dataset | rows | kept | dropped at ingest |",
+              "| --- | --- | --- | --- | --- |"]
+    for source in report["sources"]:
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in source["reasons"].items())
+        lines.append(f"| `{source['spec']}` | {source['dataset']} | {source['rows']} | "
+                     f"{source['kept']} | {reasons or '-'} |")
+    contamination = report["contamination"]
+    if contamination:
+        only = sum(row["boilerplate_only"] for row in contamination)
+        lines += ["", "## Decontamination", "",
+                  f"{len(contamination)} questions dropped; {only} of them share only boilerplate "
+                  "n-grams (held by many pool questions; `--ignore-boilerplate` keeps those).", "",
+                  "| id | eval set | eval id | overlap | shared (boilerplate) | n-gram |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for row in contamination[:50]:
             lines.append(f"| {row['id']} | {row['eval_set']} | {row['eval_id']} | "
-                         f"{row['overlap']:.0%} | {row['ngram']} |")
-        if len(report["contamination"]) > 50:
-            lines.append(f"\n({len(report['contamination']) - 50} more in report.json)")
+                         f"{row['overlap']:.0%} | {row['shared_ngrams']} ({row['boilerplate_ngrams']}) "
+                         f"| {row['ngram']} |")
+        if len(contamination) > 50:
+            lines.append(f"\n({len(contamination) - 50} more in report.json)")
     lines += ["", "## Domains", "", "| domain | candidates | selected |", "| --- | --- | --- |"]
     for domain, count in report["domains"]["candidates"].items():
         lines.append(f"| {domain} | {count} | {report['domains']['selected'].get(domain, 0)} |")
@@ -121,6 +129,8 @@ def metrics(report: dict) -> dict[str, float]:
     values: dict[str, float] = {"pool_rows": report["pool_rows"], "selected": report["selected"],
                                 "eval_questions": report["eval_questions"],
                                 "contaminated": len(report["contamination"]),
+                                "contaminated_boilerplate_only": sum(
+                                    row["boilerplate_only"] for row in report["contamination"]),
                                 "seconds": report["seconds"]}
     for stage in report["stages"]:
         values[f"after_{stage['stage'].replace(' ', '_')}"] = stage["out"]

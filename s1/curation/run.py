@@ -72,9 +72,6 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
     evals, eval_reports = read_eval_questions(config.eval_sets)
     start = time.perf_counter()
     ingested = ingest(config.pool)
-    if not ingested.questions and all(s.error for s in ingested.sources):
-        raise ValueError("no pool source could be read: "
-                         + "; ".join(f"{s.spec}: {s.error}" for s in ingested.sources))
     run = _Run(ingested.questions, drops=list(ingested.drops))
     pool_rows = sum(s.rows for s in ingested.sources)
     run.stages.append({"stage": "ingest", "in": pool_rows, "out": len(run.questions),
@@ -83,10 +80,13 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
     run.stage("dedupe", lambda qs: dedupe.dedupe(qs, config.dedupe_ngram,
                                                  config.near_duplicate_threshold))
     contamination: list[dict] = []
+    rule = decontaminate.Rule(
+        n=config.decontamination_ngram, threshold=config.decontamination_threshold,
+        boilerplate_min_questions=config.decontamination_boilerplate_min_questions,
+        ignore_boilerplate=config.decontamination_ignore_boilerplate)
 
     def decontaminate_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
-        kept, drops, rows = decontaminate.decontaminate(
-            qs, evals, config.decontamination_ngram, config.decontamination_threshold)
+        kept, drops, rows = decontaminate.decontaminate(qs, evals, rule)
         contamination.extend(rows)
         return kept, drops
 

@@ -6,31 +6,24 @@ results always equals the count of non-empty lines.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from s1.evaluation.benchmarks import KINDS
+from s1.data.registry import KINDS
+from s1.data.values import AnswerError, answer_text
 from s1.evaluation.grading import Grade, grade_output
+from s1.jsonl import Line, read_jsonl
 
 
 def grade_predictions(path: Path, kind: str | None = None) -> list[dict[str, Any]]:
     """One result per non-empty line; ``kind`` overrides each row's own ``kind`` (default math)."""
     if not path.is_file():
         raise FileNotFoundError(f"predictions file {path} does not exist")
-    results = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                results.append(_grade_line(line, number, kind))
-    return results
+    return [_grade_line(line, kind) for line in read_jsonl(path)]
 
 
-def _grade_line(line: str, number: int, kind: str | None) -> dict[str, Any]:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError:
-        row = None
+def _grade_line(line: Line, kind: str | None) -> dict[str, Any]:
+    row, number = line.value, line.number
     if not isinstance(row, dict):
         return _result(f"line-{number}", number, kind or "math", None, Grade(None, False,
                                                                            "invalid_row"))
@@ -38,8 +31,10 @@ def _grade_line(line: str, number: int, kind: str | None) -> dict[str, Any]:
     if row_kind not in KINDS:
         return _result(str(row.get("id", f"line-{number}")), number, str(row_kind), None,
                        Grade(None, False, "invalid_row"))
-    gold = row.get("gold")
-    gold = None if gold is None else str(gold)
+    try:
+        gold = answer_text(row.get("gold"))  # numbers, booleans, lists: canonical answer text
+    except AnswerError:
+        gold = None  # an object is no gold answer: graded wrong as missing_gold
     prediction = row.get("prediction")
     grade = grade_output(row_kind, gold, prediction if isinstance(prediction, str) else None)
     return _result(str(row.get("id", f"line-{number}")), number, row_kind, gold, grade)

@@ -9,9 +9,10 @@ from s1.curation.client import OpenAIChatClient
 from s1.curation.config import CurationConfig, EndpointConfig
 from s1.curation.difficulty import filter_by_difficulty
 from s1.curation.domains import classify_domains, parse_domain
-from s1.curation.grading import final_answer, grade_math, is_math_answer, parse_verdict
+from s1.curation.model_grader import is_math_answer, parse_verdict
 from s1.curation.records import Question
 from s1.curation.run import curate
+from s1.evaluation.grading import grade_output
 
 QUESTIONS = [
     Question(id="easy", source="s", question="What is 6 * 7?", answer="42"),
@@ -108,14 +109,15 @@ def test_full_recipe_through_curate(tmp_path, chat_server, write_jsonl, tokenize
 
 
 def test_grading_helpers():
-    assert final_answer("so \\boxed{\\frac{1}{2}} done") == "\\frac{1}{2}"
-    assert final_answer("The final answer is: $1,024$.") == "1,024"
+    def grade_math(gold: str, attempt: str) -> bool:
+        return grade_output("math", gold, attempt).correct  # the core evaluation grades with
+
     assert grade_math("1024", "Answer: 1,024") and not grade_math("1024", "Answer: 1025")
-    assert grade_math("\\frac{3}{4}", "it is $0.75$")
+    assert grade_math("\\frac{3}{4}", "it is \\boxed{0.75}")
     assert not grade_math("7", "no numbers here at all")
     assert not grade_math("12", "Answer: 1,2") and grade_math("-3/6", "Answer: -1/2")
     assert is_math_answer("\\frac{1}{2}") and is_math_answer("42")
-    assert not is_math_answer("Paris") and not is_math_answer("(A)")
+    assert not is_math_answer("Paris") and not is_math_answer("(A)") and not is_math_answer("")
     assert parse_verdict("yes, well... No") is False and parse_verdict("hmm") is None
 
 

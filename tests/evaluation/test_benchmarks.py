@@ -22,7 +22,7 @@ from .math500_like import math500_rows
 
 def test_registry_declares_the_s1_benchmarks_by_their_hub_ids():
     specs = registry()
-    assert {name: spec.source for name, spec in specs.items()} == {
+    assert {name: specs[name].location for name in ("aime24", "math500", "gpqa_diamond", "aime25")} == {
         "aime24": "simplescaling/aime24_nofigures",
         "math500": "HuggingFaceH4/MATH-500",
         "gpqa_diamond": "Idavidrein/gpqa",
@@ -87,7 +87,7 @@ def test_wrong_field_mapping_fails_fast_naming_the_field(tmp_path: Path, gpqa_fi
     path = write_jsonl(tmp_path / "mine.jsonl", [{"problem": "q", "answer": "1"}])
     with pytest.raises(ValueError, match=r"mine.jsonl:1: .*question to field 'question'"):
         load_questions(resolve_benchmark(str(path)))
-    broken = replace(registry()["gpqa_diamond"], source=str(gpqa_file),
+    broken = replace(registry()["gpqa_diamond"], location=str(gpqa_file),
                      fields=FieldMap(question="Question", answer="Correct Answer",
                                      incorrect=("Incorrect Answer 1", "Incorrect Answer 9")))
     with pytest.raises(ValueError, match=r"incorrect\[1\] to field 'Incorrect Answer 9'"):
@@ -103,12 +103,12 @@ def test_a_bad_row_is_reported_with_file_and_line(tmp_path: Path):
 
 @pytest.mark.parametrize(("ref", "message"), [
     ("aime2099", "unknown benchmark 'aime2099'"),
-    ("nope=x.jsonl", "'nope' is not a registered benchmark"),
-    ("math500=missing.jsonl", "does not exist"),
+    ("nope=x.jsonl", "unknown dataset 'nope'"),
+    ("math500=missing.jsonl", "no such file: missing.jsonl"),
 ])
 def test_unknown_benchmarks_are_rejected(ref: str, message: str):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
-        resolve_benchmark(ref)
+        load_questions(resolve_benchmark(ref))
 
 
 def test_choice_user_dataset_needs_incorrect_columns(tmp_path: Path):
@@ -127,8 +127,29 @@ def test_hub_branch_reads_through_datasets_load_dataset(tmp_path: Path):
     folder.mkdir()
     write_jsonl(folder / "train.jsonl", [{"id": r["id"], "question": r["problem"],
                                           "answer": r["answer"]} for r in AIME_ROWS])
-    spec = replace(registry()["aime25"], source=str(folder))
+    spec = replace(registry()["aime25"], location=str(folder))
     assert [(q.id, q.answer) for q in load_questions(spec, limit=2)] == [("60", "016"),
                                                                           ("61", "401")]
-    with pytest.raises(ValueError, match=r"\(train\): .*question to field 'problem'"):
+    with pytest.raises(ValueError, match=r"aime25_mirror\[0\]: .*question to field 'problem'"):
         load_questions(replace(spec, fields=FieldMap(question="problem")))
+
+
+def test_the_same_benchmark_reads_identically_from_csv_jsonl_json_and_parquet(tmp_path: Path):
+    """CSV cells are all strings, JSON and Parquet are typed: the questions are the same."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"id": r["id"], "problem": r["problem"], "answer": int(r["answer"])} for r in AIME_ROWS]
+    write_jsonl(tmp_path / "aime.jsonl", rows)
+    (tmp_path / "aime.json").write_text(json.dumps(rows))
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "aime.parquet")
+    with (tmp_path / "aime.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    loaded = {suffix: load_questions(resolve_benchmark(f"aime24={tmp_path / ('aime' + suffix)}"))
+              for suffix in (".csv", ".jsonl", ".json", ".parquet")}
+    assert loaded[".csv"] == loaded[".jsonl"] == loaded[".json"] == loaded[".parquet"]
+    assert [(q.id, q.answer) for q in loaded[".csv"]] == [("60", "16"), ("61", "401"), ("62", "24")]
