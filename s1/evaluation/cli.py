@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from s1.cli_args import add_list_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -25,20 +27,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                            "s1-format outputs start with <|im_start|>think, so thinking that "
                            "never closed is recognised")
     mode.add_argument("--model", type=Path, help="model folder to evaluate")
-    parser.add_argument("--benchmark", nargs="+", action="extend", default=[],
-                        metavar="NAME_OR_FILE",
-                        help="registered name (aime24, math500, gpqa_diamond, aime25), "
-                             "NAME=FILE for a mirrored copy, or a .jsonl/.json/.parquet file")
+    add_list_argument(parser, "--benchmark", metavar="NAME_OR_FILE",
+                      help="registered dataset (aime24, math500, gpqa_diamond, aime25, ...), "
+                           "NAME=LOCATION for another copy, or a .jsonl/.json/.csv/.parquet/.arrow "
+                           "file; several values, repeatable")
     parser.add_argument("--kind", choices=["math", "choice"],
                         help="how to grade (predictions, or benchmark files of your own)")
     parser.add_argument("--fields", help="field mapping of your own benchmark files, e.g. "
                         "question=problem,answer=target,id=uid")
-    parser.add_argument("--budgets", default="auto",
-                        help="max thinking tokens per budget point, comma separated; "
-                             "auto = the context window (default: auto)")
-    parser.add_argument("--num-ignore", default="0",
-                        help="end-of-thinking attempts replaced by 'Wait', comma separated; "
-                             "crossed with --budgets (default: 0)")
+    add_list_argument(parser, "--budgets", commas=True,
+                      help="max thinking tokens per budget point (space or comma separated, "
+                           "repeatable); auto = the context window (default: auto)")
+    add_list_argument(parser, "--num-ignore", commas=True, item_type=int,
+                      help="end-of-thinking attempts replaced by 'Wait' (space or comma "
+                           "separated, repeatable); crossed with --budgets (default: 0)")
     parser.add_argument("--min-thinking-tokens", type=int, default=0)
     parser.add_argument("--max-answer-tokens", type=int, default=512)
     parser.add_argument("--limit", type=int, help="first N questions of each benchmark")
@@ -94,8 +96,8 @@ def _sweep(args: argparse.Namespace) -> int:
         model=args.model,
         benchmarks=tuple(args.benchmark),
         out=args.out,
-        budgets=parse_budgets(args.budgets),
-        num_ignore=tuple(_ints(args.num_ignore, "--num-ignore")),
+        budgets=parse_budgets(",".join(args.budgets or ["auto"])),
+        num_ignore=tuple(args.num_ignore or [0]),
         min_thinking_tokens=args.min_thinking_tokens,
         max_answer_tokens=args.max_answer_tokens,
         limit=args.limit,
@@ -117,10 +119,3 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"{name}: {curve}")
     print(f"report: {args.out / 'report.md'}")
     return 0
-
-
-def _ints(text: str, flag: str) -> list[int]:
-    try:
-        return [int(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise ValueError(f"{flag} takes comma-separated integers, got {text!r}") from None
