@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from s1.cli_args import add_list_argument
+
 SPEC_PATH = Path(__file__).resolve().parent / "s1_pipeline.yaml"
 
 
@@ -41,9 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--pool-size", type=int, help="synthetic pool questions (default: per model, 200 for smollm2)")
     local.add_argument("--n", type=int, help="questions curation selects (default: per model, 32 for smollm2)")
     local.add_argument("--eval-size", type=int, help="held-out synthetic benchmark questions (default: per model)")
-    local.add_argument("--budgets", type=int, nargs="+", default=None, help="max thinking tokens to evaluate at (default: per model)")
+    add_list_argument(local, "--budgets", item_type=int, commas=True, help="max thinking tokens to evaluate at (default: per model)")
     local.add_argument("--seed", type=int, default=0, help="pool and selection seed")
-    local.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+    add_list_argument(local, "--set", dest="overrides", default=[], metavar="KEY=VALUE",
                        help="training recipe override, repeatable (e.g. --set epochs=1)")  # fmt: skip
     local.add_argument("--json", action="store_true", help="print the summary as JSON")
     local.set_defaults(func=_run_local)
@@ -59,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--experiment", default="s1", help="experiment name (created if missing)")
     submit.add_argument("--run-name", default=None, help="run name (default: pipeline name and time)")
     submit.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user mode)")
-    submit.add_argument("--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+    add_list_argument(submit, "--param", dest="params", default=[], metavar="KEY=VALUE",
                         help="pipeline parameter; VALUE is JSON when it parses (lists, numbers), else text")  # fmt: skip
     submit.add_argument("--no-cache", action="store_true", help="run every step even if a cached result exists")
     submit.add_argument("--wait", type=int, default=0, metavar="SECONDS",

@@ -18,6 +18,7 @@ from pipelines.images import image_for
 def curate(
     pool_sources: list,
     eval_sets: list,
+    benchmarks: list,
     n: int,
     seed: int,
     teacher: dict,
@@ -31,9 +32,10 @@ def curate(
     """Curate s1K: select `n` hard, diverse, decontaminated questions with reasoning traces.
 
     Args:
-        pool_sources: Question pools: files, folders or Hugging Face dataset ids, each optionally
-            ADAPTER=LOCATION (adapters: s1/curation/sources/).
-        eval_sets: Benchmarks to decontaminate against (word 8-gram overlap), same form.
+        pool_sources: Question pools: registered datasets (NAME), NAME=LOCATION (a file, folder or
+            Hugging Face id read with that dataset's mapping) or LOCATION (s1/data/datasets/).
+        eval_sets: Sets to decontaminate against (word 8-gram overlap), same form; empty: benchmarks.
+        benchmarks: The benchmarks the pipeline evaluates: the default decontamination sets.
         n: How many questions to select (s1: 1000).
         seed: Seed of the domain-uniform sampling.
         teacher: OpenAI-compatible endpoint {"model", "base_url", ...} writing missing traces.
@@ -46,7 +48,7 @@ def curate(
     """
     from pipelines.steps import curate_step
 
-    curate_step(pool_sources, eval_sets, n, seed, teacher, grader, attempt_models, workdir, dataset, report,
+    curate_step(pool_sources, eval_sets, benchmarks, n, seed, teacher, grader, attempt_models, workdir, dataset, report,
                 metrics)  # fmt: skip
 
 

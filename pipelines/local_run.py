@@ -116,7 +116,6 @@ def pipeline_arguments(config: LocalRunConfig, pool: Path, benchmark: Path) -> d
     profile = config.profile
     return {
         "pool_sources": [str(pool)],
-        "eval_sets": [str(benchmark)],
         "n": config.n,
         "seed": config.seed,
         "base_model": "",  # the local recipe names its model (local:smollm2 / local:tiny-qwen)

@@ -42,11 +42,7 @@ def _on_gpu_node(task: dsl.PipelineTask, gpus: int, cpu: str, memory: str) -> No
 )
 def s1_pipeline(
     pool_sources: list = ["s1_59k=simplescaling/data_ablation_full59K"],
-    eval_sets: list = [
-        "aime24=simplescaling/aime24_nofigures",
-        "math500=HuggingFaceH4/MATH-500",
-        "gpqa_diamond=Idavidrein/gpqa",
-    ],
+    eval_sets: list = [],
     n: int = 1000,
     seed: int = 0,
     teacher: dict = {},
@@ -77,7 +73,7 @@ def s1_pipeline(
 
     Args:
         pool_sources: Question pools (ADAPTER=LOCATION; files, folders or Hugging Face ids).
-        eval_sets: Benchmarks the training data is decontaminated against.
+        eval_sets: Sets the training data is decontaminated against; empty: `benchmarks`.
         n: Training examples to select (s1K: 1000).
         seed: Curation seed.
         teacher: Endpoint writing missing reasoning traces ({"model", "base_url"}); empty: none.
@@ -107,6 +103,7 @@ def s1_pipeline(
     curated = curate(
         pool_sources=pool_sources,
         eval_sets=eval_sets,
+        benchmarks=benchmarks,
         n=n,
         seed=seed,
         teacher=teacher,

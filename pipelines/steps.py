@@ -65,7 +65,7 @@ def copy_file(source: Path, artifact) -> None:
     shutil.copyfile(source, artifact.path)
 
 
-def curate_step(pool_sources: list, eval_sets: list, n: int, seed: int, teacher: dict, grader: dict,
+def curate_step(pool_sources: list, eval_sets: list, benchmarks: list, n: int, seed: int, teacher: dict, grader: dict,
                 attempt_models: list, workdir: str, dataset, report, metrics) -> dict:  # fmt: skip
     """s1's curation (quality, difficulty, diversity, decontamination) into `dataset/`.
 
@@ -79,7 +79,8 @@ def curate_step(pool_sources: list, eval_sets: list, n: int, seed: int, teacher:
     config = CurationConfig.from_dict(
         {
             "pool": list(pool_sources),
-            "eval_sets": list(eval_sets),
+            # Decontaminate against what will be evaluated unless told otherwise: one list, no drift.
+            "eval_sets": list(eval_sets) or list(benchmarks),
             "n": n,
             "seed": seed,
             "out": dataset.path,
