@@ -34,6 +34,18 @@ def crd_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Real public datasets (`$S1_DATA_DIR`; .ci/run uses ../shared/data; see its README)."""
+    location = os.environ.get("S1_DATA_DIR")
+    if not location:
+        pytest.skip("S1_DATA_DIR is unset: no real public datasets to read")
+    path = Path(location)
+    if not path.is_dir():
+        pytest.fail(f"S1_DATA_DIR={location} is not a folder")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Qwen2 with the real Qwen2.5 tokenizer (built in ~10 s)."""
     from s1.models.build import build_model
