@@ -88,6 +88,9 @@ class CurationConfig:
     # positive integers. Find m+n"): drops report it; with ignore, it never causes a drop.
     decontamination_boilerplate_min_questions: int = 10
     decontamination_ignore_boilerplate: bool = False
+    # Words with LaTeX spacing and punctuation normalised (s1/curation/ngrams.py); false: s1's
+    # whitespace words, which miss copies that only differ in spacing.
+    decontamination_normalise: bool = True
     # `[asy]` figures are dropped except for these sources (s1 keeps them for AIME).
     asy_allowed_sources: tuple[str, ...] = ("aime",)
     teacher: EndpointConfig | None = None

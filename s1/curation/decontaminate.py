@@ -14,11 +14,11 @@ pool questions); `ignore_boilerplate` stops them from causing drops at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from s1.curation.ngrams import Vocabulary, ngram_hashes, words
+from s1.curation.ngrams import Vocabulary, ngram_hashes, whitespace_words, words
 from s1.curation.records import Drop, Question
 
 STAGE = "decontaminate"
@@ -55,6 +55,11 @@ class Rule:
     threshold: float = 0.0  # drop when more than this fraction of its n-grams is shared
     boilerplate_min_questions: int = 10
     ignore_boilerplate: bool = False
+    normalise: bool = True  # False: s1's lowercased whitespace words
+
+    @property
+    def split(self):
+        return words if self.normalise else whitespace_words
 
 
 def find_contamination(texts: list[str], evals: list[EvalQuestion], rule: Rule = Rule()
@@ -63,11 +68,11 @@ def find_contamination(texts: list[str], evals: list[EvalQuestion], rule: Rule =
     if not evals or not texts:
         return []
     vocabulary = Vocabulary()
-    eval_grams = ngram_hashes((e.question for e in evals), rule.n, vocabulary)
+    eval_grams = ngram_hashes((e.question for e in evals), rule.n, vocabulary, rule.split)
     # The inverted index: unique eval hash -> the first eval question holding it.
     index_hashes, first = np.unique(eval_grams.hashes, return_index=True)
     index_owner = eval_grams.doc[first]
-    grams = ngram_hashes(texts, rule.n, vocabulary)
+    grams = ngram_hashes(texts, rule.n, vocabulary, rule.split)
     slot = np.searchsorted(index_hashes, grams.hashes)
     slot[slot == len(index_hashes)] = 0
     hit = np.flatnonzero(index_hashes[slot] == grams.hashes)
@@ -87,7 +92,7 @@ def find_contamination(texts: list[str], evals: list[EvalQuestion], rule: Rule =
         owner, position = best[doc]
         matches.append(Match(
             index=doc, eval_index=owner, shared=int(shared[doc]), overlap=float(overlap[doc]),
-            ngram=" ".join(words(texts[doc])[position : position + rule.n]),
+            ngram=" ".join(rule.split(texts[doc])[position : position + rule.n]),
             boilerplate=int(boiler_shared[doc]),
         ))
     return matches
@@ -148,3 +153,19 @@ def decontaminate(questions: list[Question], evals: list[EvalQuestion], rule: Ru
         ))
     removed = {m.index for m in matches}
     return [q for i, q in enumerate(questions) if i not in removed], drops, rows
+
+
+def summary(questions: list[Question], evals: list[EvalQuestion], rule: Rule, rows: list[dict]
+            ) -> dict:
+    """Drop counts of this rule beside s1's (whitespace words, boilerplate counted): what the
+    normalisation and the boilerplate option changed, on this very pool."""
+    s1_rule = replace(rule, normalise=False, ignore_boilerplate=False)
+    s1_ids = {questions[m.index].id
+              for m in find_contamination([q.question for q in questions], evals, s1_rule)}
+    ids = {row["id"] for row in rows}
+    return {"rule": {"n": rule.n, "threshold": rule.threshold, "normalise": rule.normalise,
+                     "ignore_boilerplate": rule.ignore_boilerplate,
+                     "boilerplate_min_questions": rule.boilerplate_min_questions},
+            "dropped": len(ids), "boilerplate_only": sum(row["boilerplate_only"] for row in rows),
+            "s1_whitespace_dropped": len(s1_ids), "only_this_rule": len(ids - s1_ids),
+            "only_s1_whitespace": len(s1_ids - ids)}

@@ -2,11 +2,12 @@
 
 Words are the problem's words, not its spacing: s1 lowercases and splits on whitespace, so
 `$x\\neq 1$ , and` and `$x\\neq 1,$ and` share no word and a copy hides behind its LaTeX
-spacing. Here text is lowercased, LaTeX spacing and sizing commands (`\\,`, `\\left`, `~`, ...) and
-synonyms (`\\dfrac` for `\\frac`, `\\le` for `\\leq`) are normalised, thousands separators
-removed, and the words are letter runs, numbers, LaTeX commands and operator symbols; `$`, braces,
-brackets and punctuation separate words but are not words. Words map to integer ids through one
-vocabulary, and the n-gram hashes of every document are computed with a few vectorised numpy
+spacing. Here, as in s1, a formula is one word, but written canonically: spacing, braces, LaTeX
+spacing and sizing commands (`\\,`, `\\left`, ...) and trailing punctuation removed, synonyms
+unified (`\\dfrac`/`\\frac`, `\\le`/`\\leq`). Prose words are lowercased runs of letters and
+digits (punctuation is not part of a word), thousands separators are dropped, and Asymptote
+figure code is left out (its tokens are shared by every figure). Words map to integer ids through
+one vocabulary, and the n-gram hashes of every document are computed with a few vectorised numpy
 passes over the concatenated word ids, so 59K questions take about a second.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -24,21 +25,46 @@ HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _PAD = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-# LaTeX that changes spacing or size, never the problem: removed before splitting into words.
+# LaTeX that changes spacing or size, never the problem.
 _LAYOUT = re.compile(
     r"\\(?:left|right|[bB]igg?[lr]?|displaystyle|textstyle|quad|qquad|[,;:! ]|mathrm|text|textbf|"
     r"textit|mbox|operatorname)(?![a-zA-Z])|~")
-_SYNONYMS = {r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\le": r"\leq", r"\ge": r"\geq",
-             r"\ne": r"\neq", r"\leqslant": r"\leq", r"\geqslant": r"\geq"}
+_SYNONYMS = {"dfrac": "frac", "tfrac": "frac", "le": "leq", "ge": "geq", "ne": "neq",
+             "leqslant": "leq", "geqslant": "geq"}
+_SYNONYM = re.compile(r"\\(" + "|".join(sorted(_SYNONYMS, key=len, reverse=True)) + r")(?![a-zA-Z])")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-# A LaTeX command, a run of letters (any script), a number, or one operator symbol.
-_WORD = re.compile(r"\\[a-z]+|[^\W\d_]+|\d+(?:\.\d+)?|[-+*/=<>^_|!]")
+# Figure code (Asymptote) draws the problem; its tokens are shared by every figure.
+_FIGURE = re.compile(r"\[asy\].*?(?:\[/asy\]|$)", re.DOTALL | re.IGNORECASE)
+# $...$, $$...$$, \[...\], \(...\); an escaped \$ is a dollar sign, not math.
+_MATH = re.compile(r"(?<!\\)\$\$?(.+?)(?<!\\)\$\$?|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.DOTALL)
+_MATH_SPACE = re.compile(r"\s+|[{}]")
+_PROSE_WORD = re.compile(r"[^\W_]+(?:\.\d+)?")
+
+
+def _math_word(body: str) -> str:
+    """One formula as one word: layout, braces and spacing removed, synonyms unified."""
+    body = _SYNONYM.sub(lambda m: "\\" + _SYNONYMS[m.group(1)], _LAYOUT.sub("", body))
+    return _MATH_SPACE.sub("", body).rstrip(",.;:").lower()
 
 
 def words(text: str) -> list[str]:
-    """The normalised words of a text (see the module docstring)."""
-    text = _THOUSANDS.sub("", _LAYOUT.sub(" ", text)).lower()
-    return [_SYNONYMS.get(word, word) for word in _WORD.findall(text)]
+    """The normalised words of a text: prose words, and each formula as one word."""
+    text = _THOUSANDS.sub("", _FIGURE.sub(" ", text))
+    result: list[str] = []
+    position = 0
+    for match in _MATH.finditer(text):
+        result += _PROSE_WORD.findall(text[position : match.start()].lower())
+        formula = _math_word(match.group(1) or match.group(2) or match.group(3))
+        if formula:
+            result.append(formula)
+        position = match.end()
+    result += _PROSE_WORD.findall(text[position:].lower())
+    return result
+
+
+def whitespace_words(text: str) -> list[str]:
+    """s1's own words: lowercased, split on whitespace (kept to measure against and reproduce s1)."""
+    return text.lower().split()
 
 
 def normalize(text: str) -> str:
@@ -80,7 +106,8 @@ def mix(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> np.uint64(31))
 
 
-def ngram_hashes(texts: Iterable[str], n: int, vocabulary: Vocabulary) -> NgramHashes:
+def ngram_hashes(texts: Iterable[str], n: int, vocabulary: Vocabulary,
+                 split: Callable[[str], list[str]] = words) -> NgramHashes:
     """Hash every word n-gram of every text; a text shorter than n words yields one n-gram."""
     if n < 1:
         raise ValueError(f"n-gram size must be >= 1, got {n}")
@@ -88,7 +115,7 @@ def ngram_hashes(texts: Iterable[str], n: int, vocabulary: Vocabulary) -> NgramH
     lengths: list[int] = []
     pad = int(_PAD)
     for text in texts:
-        ids = vocabulary.encode(words(text))
+        ids = vocabulary.encode(split(text))
         if len(ids) < n:
             ids = ids + [pad] * (n - len(ids))
         encoded.extend(ids)

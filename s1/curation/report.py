@@ -51,7 +51,8 @@ def plot_trace_lengths(candidates: list[int], selected: list[int], path: Path) -
     axis.set_xlabel("thinking tokens (target tokenizer)")
     axis.set_ylabel("density")
     axis.set_title("Trace length: selection vs. candidates")
-    axis.legend()
+    if candidates or selected:
+        axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -100,12 +101,16 @@ def markdown(report: dict) -> str:
         reasons = ", ".join(f"{reason}: {count}" for reason, count in source["reasons"].items())
         lines.append(f"| `{source['spec']}` | {source['dataset']} | {source['rows']} | "
                      f"{source['kept']} | {reasons or '-'} |")
-    contamination = report["contamination"]
-    if contamination:
-        only = sum(row["boilerplate_only"] for row in contamination)
+    contamination, figures = report["contamination"], report["decontamination"]
+    if figures:
         lines += ["", "## Decontamination", "",
-                  f"{len(contamination)} questions dropped; {only} of them share only boilerplate "
-                  "n-grams (held by many pool questions; `--ignore-boilerplate` keeps those).", "",
+                  f"{figures['dropped']} questions dropped; {figures['boilerplate_only']} of them share "
+                  "only boilerplate n-grams (held by many pool questions; `--ignore-boilerplate` "
+                  f"keeps those). s1's rule (whitespace words) would drop {figures['s1_whitespace_dropped']}: "
+                  f"{figures['only_this_rule']} drops are this rule's alone, "
+                  f"{figures['only_s1_whitespace']} s1's alone."]
+    if contamination:
+        lines += ["",
                   "| id | eval set | eval id | overlap | shared (boilerplate) | n-gram |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for row in contamination[:50]:

@@ -80,14 +80,18 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
     run.stage("dedupe", lambda qs: dedupe.dedupe(qs, config.dedupe_ngram,
                                                  config.near_duplicate_threshold))
     contamination: list[dict] = []
+    decontamination: dict = {}
     rule = decontaminate.Rule(
         n=config.decontamination_ngram, threshold=config.decontamination_threshold,
         boilerplate_min_questions=config.decontamination_boilerplate_min_questions,
-        ignore_boilerplate=config.decontamination_ignore_boilerplate)
+        ignore_boilerplate=config.decontamination_ignore_boilerplate,
+        normalise=config.decontamination_normalise)
 
     def decontaminate_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
         kept, drops, rows = decontaminate.decontaminate(qs, evals, rule)
         contamination.extend(rows)
+        if evals:
+            decontamination.update(decontaminate.summary(qs, evals, rule, rows))
         return kept, drops
 
     run.stage("decontaminate", decontaminate_step)
@@ -140,6 +144,7 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
         "eval_questions": len(evals),
         "stages": run.stages,
         "preselected": chosen[0],
+        "decontamination": decontamination,
         "contamination": contamination,
         "models": model_stats,
         "seconds": round(time.perf_counter() - started, 3),

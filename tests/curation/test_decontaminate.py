@@ -80,6 +80,7 @@ def test_latex_spacing_and_punctuation_cannot_hide_a_copy():
     assert not set(evals[0].question.lower().split()) & {"$x", "1,$"}  # really respaced
     (match,) = find_contamination(texts, evals)
     assert (match.index, match.overlap) == (0, 1.0)
+    assert not find_contamination(texts, evals, Rule(normalise=False))  # s1's whitespace words
 
 
 def test_boilerplate_ngrams_are_reported_and_can_be_ignored():
