@@ -1,6 +1,8 @@
-"""`s1 pipeline {compile,run-local,submit}`: the s1 Kubeflow pipeline from the command line.
+"""`s1 pipeline {compile,run-local,submit,manifests}`: the s1 Kubeflow pipeline from the command line.
 
 Usage: s1 pipeline run-local --out runs/local
+
+Mounted into `s1` through the `s1.commands` entry-point group (pyproject.toml).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 from pathlib import Path
 
 from s1.cli_args import add_list_argument
+
+from pipelines.cluster import SERVICE_ACCOUNT
 
 SPEC_PATH = Path(__file__).resolve().parent / "s1_pipeline.yaml"
 
@@ -63,11 +67,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user mode)")
     add_list_argument(submit, "--param", dest="params", default=[], metavar="KEY=VALUE",
                         help="pipeline parameter; VALUE is JSON when it parses (lists, numbers), else text")  # fmt: skip
+    submit.add_argument("--service-account", default=SERVICE_ACCOUNT,
+                        help=f"Kubernetes service account the run's pods use (default {SERVICE_ACCOUNT}, "
+                        "bound to the Roles in manifests/base/rbac.yaml)")
     submit.add_argument("--no-cache", action="store_true", help="run every step even if a cached result exists")
     submit.add_argument("--wait", type=int, default=0, metavar="SECONDS",
                         help="wait up to SECONDS for the run to finish; exit 1 unless it succeeded")  # fmt: skip
     submit.add_argument("--json", action="store_true", help="print the run id and URL as JSON")
     submit.set_defaults(func=_submit)
+
+    manifests = actions.add_parser(
+        "manifests",
+        help="render the kustomize base (manifests/base) from the Python builders",
+        description="Usage: s1 pipeline manifests --out manifests/base",
+    )
+    manifests.add_argument("--out", type=Path, default=None, help="folder to write (default manifests/base)")
+    manifests.set_defaults(func=_manifests)
 
 
 def parse_params(pairs: list[str]) -> dict:
@@ -187,6 +202,7 @@ def _submit(args: argparse.Namespace) -> int:
         experiment_name=args.experiment,
         namespace=args.namespace,
         enable_caching=False if args.no_cache else None,
+        service_account=args.service_account or None,
     )
     url = f"{args.host.rstrip('/')}/#/runs/details/{run.run_id}"
     result = {"run_id": run.run_id, "url": url}
@@ -196,3 +212,11 @@ def _submit(args: argparse.Namespace) -> int:
     state = str(client.wait_for_run_completion(run.run_id, timeout=args.wait).state)
     print(json.dumps({**result, "state": state}) if args.json else f"run {run.run_id} finished: {state}")
     return 0 if state.upper().endswith("SUCCEEDED") else 1
+
+
+def _manifests(args: argparse.Namespace) -> int:
+    from pipelines.manifests import BASE_DIR, write_base
+
+    for path in write_base(args.out or BASE_DIR):
+        print(f"wrote {path}")
+    return 0

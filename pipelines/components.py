@@ -52,7 +52,9 @@ def curate(
                 metrics)  # fmt: skip
 
 
-@dsl.component(base_image=image_for("train"), install_kfp_package=False)
+# The step only submits and watches the job (or, launcher "local", trains a small model on CPU):
+# the light CPU image, not the multi-GB CUDA image the training pods run.
+@dsl.component(base_image=image_for("launch"), install_kfp_package=False)
 def train(
     dataset: Input[Dataset],
     recipe: str,
@@ -61,6 +63,8 @@ def train(
     launcher: str,
     num_nodes: int,
     gpus_per_node: int,
+    network: str,
+    gang_scheduling: bool,
     workdir: str,
     pvc_name: str,
     namespace: str,
@@ -75,22 +79,26 @@ def train(
         recipe: Training recipe name or file (s1/recipes/train/): s1-32b, s1.1-32b, smollm2, ...
         base_model: Hub id or path of the model to fine-tune; empty: the recipe's model.
         overrides: Recipe keys to override, e.g. {"epochs": 3, "block_size": 20000}.
-        launcher: "pytorchjob" submits a Kubeflow PyTorchJob and streams its master's log;
+        launcher: "pytorchjob" submits a Kubeflow PyTorchJob (training operator v1), "trainjob"
+            a Trainer v2 TrainJob on the torch-distributed runtime; both stream rank 0's log.
             "local" runs the same entry point in this pod or on this machine.
-        num_nodes: PyTorchJob nodes (one Master, the rest Workers).
+        num_nodes: Training nodes (pods).
         gpus_per_node: GPUs (processes) per node.
+        network: How the pods talk: "pod" (TCP) or "infiniband" (RDMA devices, NCCL settings;
+            pipelines/networks.yaml).
+        gang_scheduling: PyTorchJob: schedule all pods together (Volcano or the coscheduler).
         workdir: Shared storage root (the PVC mount); data, checkpoints and the model go under
             it, so a retried or repeated step resumes instead of starting over.
         pvc_name: The shared ReadWriteMany PersistentVolumeClaim the training pods mount.
         namespace: Namespace of the PyTorchJob; empty: this pod's namespace.
         storage_secret: Secret with object-store credentials and HF_TOKEN, as env of the pods.
         model: The fine-tuned model (safetensors + tokenizer); metadata records its PVC location.
-        metrics: Steps, final loss, tokens, seconds.
+        metrics: The run's summary.json: steps, final loss, tokens, throughput, seconds.
     """
     from pipelines.steps import train_step
 
-    train_step(dataset, recipe, base_model, overrides, launcher, num_nodes, gpus_per_node, workdir,
-               pvc_name, namespace, storage_secret, model, metrics)  # fmt: skip
+    train_step(dataset, recipe, base_model, overrides, launcher, num_nodes, gpus_per_node, network, gang_scheduling,
+               workdir, pvc_name, namespace, storage_secret, model, metrics)  # fmt: skip
 
 
 @dsl.component(base_image=image_for("evaluate"), install_kfp_package=False)
@@ -101,6 +109,8 @@ def evaluate(
     limit: int,
     num_ignore: int,
     max_answer_tokens: int,
+    engine: str,
+    tensor_parallel_size: int,
     results: Output[Dataset],
     report: Output[HTML],
     summary: Output[Markdown],
@@ -116,6 +126,8 @@ def evaluate(
         limit: Questions per benchmark; 0: all.
         num_ignore: End-of-thinking attempts replaced by "Wait" (s1's extrapolation).
         max_answer_tokens: Cap on the answer section, apart from the thinking budget.
+        engine: "vllm" on GPUs, "transformers", or "auto" (vLLM when installed and usable).
+        tensor_parallel_size: vLLM's tensor parallelism (the step's GPUs); 0: every visible GPU.
         results: samples.jsonl, metrics.json and the scaling plot.
         report: HTML report with the accuracy-vs-thinking-budget plot.
         summary: The report as Markdown.
@@ -123,8 +135,8 @@ def evaluate(
     """
     from pipelines.steps import evaluate_step
 
-    evaluate_step(model, benchmarks, budgets, limit, num_ignore, max_answer_tokens, results, report, summary,
-                  metrics)  # fmt: skip
+    evaluate_step(model, benchmarks, budgets, limit, num_ignore, max_answer_tokens, engine, tensor_parallel_size,
+                  results, report, summary, metrics)  # fmt: skip
 
 
 @dsl.component(base_image=image_for("deploy"), install_kfp_package=False)

@@ -1,8 +1,9 @@
 """Container image names for the pipeline components: the one place they are spelled.
 
-Each component runs in its own image, built from `images/<component>/Dockerfile` and named
-`<registry>/s1-<component>:<tag>`; the tag defaults to the package version so a compiled spec
-always points at the images built from the same source.
+Each image is built from `images/<image>/Dockerfile` and named `<registry>/s1-<image>:<tag>`;
+the tag defaults to the package version so a compiled spec always points at the images built
+from the same source. `train` is what the training pods run (CUDA, DeepSpeed, flash-attn);
+`launch` is the pipeline's train step, which only submits and watches that job.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import s1
 
 REGISTRY = "ghcr.io/s1-kubeflow"
-COMPONENTS = ("curate", "train", "evaluate", "serve", "deploy")
+COMPONENTS = ("curate", "launch", "train", "evaluate", "serve", "deploy")
 
 
 def image_for(component: str, tag: str | None = None, registry: str = REGISTRY) -> str:

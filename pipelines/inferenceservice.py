@@ -1,9 +1,13 @@
 """The s1 predictor as a KServe InferenceService (serving.kserve.io/v1beta1), and deploying it.
 
+Usage: s1 pipeline manifests   (renders manifests/base/inferenceservice.yaml from this builder)
+
 A custom predictor container runs ``s1 serve --model /mnt/models`` (KServe's storage
 initializer puts `STORAGE_URI`, e.g. ``pvc://s1-data/runs/RUN/model``, at /mnt/models) in
-Standard (raw Deployment) mode, so no Knative is needed. `deploy` creates or patches it and
-waits for Ready; `service_status` interprets what the API returns.
+Standard (raw Deployment) mode, so no Knative is needed. On GPUs it serves with vLLM, tensor
+parallel over every GPU it asks for. The pipeline's deploy step and the GitOps base manifest are
+both this builder's output. `deploy` creates or patches it and waits for Ready;
+`service_status` interprets what the API returns.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from pipelines.cluster import FS_GROUP, GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATIONS, PART_OF
 from pipelines.images import image_for
-from pipelines.kube import DNS_LABEL, GPU_RESOURCE, create_custom_object, load_config, resources, tolerations
+from pipelines.kube import DNS_LABEL, load_config
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -21,6 +26,9 @@ PLURAL = "inferenceservices"
 CONTAINER_NAME = "kserve-container"
 MODEL_MOUNT = "/mnt/models"
 PORT = 8080
+# The deploy step's Kubernetes API calls (API group, resource, verb), for the Role (pipelines.rbac).
+API_CALLS = [("serving.kserve.io", PLURAL, "create"), ("serving.kserve.io", PLURAL, "get"),
+             ("serving.kserve.io", PLURAL, "patch")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -29,20 +37,24 @@ class InferenceServiceSpec:
 
     name: str
     storage_uri: str
-    namespace: str = "kubeflow-user"
+    # None: no namespace in the object (the base manifest; kustomize sets the overlay's).
+    namespace: str | None = None
     image: str = field(default_factory=lambda: image_for("serve"))
     gpus: int = 8
-    cpu: str = "16"
-    memory: str = "200Gi"
+    # vLLM's tensor parallelism; None: every GPU the predictor asks for.
+    tensor_parallel_size: int | None = None
+    cpu: str = "32"
+    memory: str = "256Gi"
     min_replicas: int = 1
+    # Standard mode scales with an HPA; a replica is a whole 8-GPU node, so the ceiling is small.
     max_replicas: int = 2
-    node_selector: dict[str, str] = field(
-        default_factory=lambda: {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
-    )
-    tolerations: tuple[tuple[str, str], ...] = ((GPU_RESOURCE, "NoSchedule"),)
+    node_selector: dict[str, str] = field(default_factory=lambda: dict(GPU_NODE_SELECTOR))
+    tolerations: tuple[tuple[str, str], ...] = GPU_TOLERATIONS
     service_account: str | None = None
-    # Loading 32B weights from a PVC takes minutes; the startup probe allows this long.
+    # Loading 64 GB of weights from the volume and capturing CUDA graphs takes minutes.
     startup_seconds: int = 1800
+    # vLLM's tensor-parallel workers exchange activations through /dev/shm (64 MiB by default).
+    shm_size: str = "32Gi"
 
     def __post_init__(self) -> None:
         if not DNS_LABEL.match(self.name) or len(self.name) > 45:
@@ -54,59 +66,68 @@ class InferenceServiceSpec:
             raise ValueError(f"need 0 ≤ min_replicas ≤ max_replicas, max ≥ 1; got {self.min_replicas}, {self.max_replicas}")
         if self.gpus < 0:
             raise ValueError(f"gpus must be ≥ 0, got {self.gpus}")
+        if self.tensor_parallel_size is not None and not 1 <= self.tensor_parallel_size <= max(self.gpus, 1):
+            raise ValueError(f"tensor_parallel_size {self.tensor_parallel_size} needs 1..{self.gpus} GPUs")
+
+    @property
+    def tensor_parallel(self) -> int:
+        return self.tensor_parallel_size or max(self.gpus, 1)
 
 
-def serve_command(name: str) -> list[str]:
-    """The predictor's command: the same `s1 serve` as locally, on all interfaces in the pod."""
-    return ["s1", "serve", "--model", MODEL_MOUNT, "--port", str(PORT), "--host", "0.0.0.0", "--name", name]
+def serve_arguments(spec: InferenceServiceSpec) -> list[str]:
+    """`s1 serve`'s arguments in the pod: all interfaces, vLLM tensor parallel on GPUs."""
+    arguments = ["--model", MODEL_MOUNT, "--port", str(PORT), "--host", "0.0.0.0", "--name", spec.name]
+    if spec.gpus:
+        arguments += ["--engine", "vllm", "--tensor-parallel-size", str(spec.tensor_parallel)]
+    return arguments
 
 
 def build_inferenceservice(spec: InferenceServiceSpec) -> dict:
-    """The InferenceService as a plain dict with camelCase keys (KServe SDK models, serialised)."""
-    from kserve import models as kserve_models
-    from kserve.api_client import ApiClient
-    from kubernetes import client as k8s
+    """The InferenceService as a plain dict with the API's camelCase keys."""
 
-    def probe(path: str, period: int, failures: int) -> k8s.V1Probe:
-        return k8s.V1Probe(
-            http_get=k8s.V1HTTPGetAction(path=path, port=PORT),
-            period_seconds=period,
-            failure_threshold=failures,
-            timeout_seconds=5,
-        )
+    def probe(path: str, period: int, failures: int) -> dict:
+        return {"httpGet": {"path": path, "port": PORT}, "periodSeconds": period, "timeoutSeconds": 5,
+                "failureThreshold": failures}  # fmt: skip
 
-    container = k8s.V1Container(
-        name=CONTAINER_NAME,
-        image=spec.image,
-        command=serve_command(spec.name),
-        env=[k8s.V1EnvVar(name="STORAGE_URI", value=spec.storage_uri)],
-        ports=[k8s.V1ContainerPort(container_port=PORT, name="http1", protocol="TCP")],
-        resources=resources(spec.cpu, spec.memory, spec.gpus),
-        # KServe's routes: ready once the model has loaded; alive while the server runs.
-        startup_probe=probe("/v2/health/live", 10, max(spec.startup_seconds // 10, 1)),
-        readiness_probe=probe(f"/v1/models/{spec.name}", 10, 3),
-        liveness_probe=probe("/v2/health/live", 30, 3),
-    )
-    predictor = kserve_models.V1beta1PredictorSpec(
-        containers=[container],
-        min_replicas=spec.min_replicas,
-        max_replicas=spec.max_replicas,
-        node_selector=dict(spec.node_selector) or None,
-        tolerations=tolerations(spec.tolerations),
-        service_account_name=spec.service_account,
-    )
-    service = kserve_models.V1beta1InferenceService(
-        api_version=API_VERSION,
-        kind=KIND,
-        metadata=k8s.V1ObjectMeta(
-            name=spec.name,
-            namespace=spec.namespace,
-            labels={"app.kubernetes.io/name": "s1-serve", "app.kubernetes.io/part-of": "s1"},
-            annotations={"serving.kserve.io/deploymentMode": "Standard"},
-        ),
-        spec=kserve_models.V1beta1InferenceServiceSpec(predictor=predictor),
-    )
-    return ApiClient().sanitize_for_serialization(service)
+    limits = {"cpu": spec.cpu, "memory": spec.memory}
+    if spec.gpus:
+        limits[GPU_RESOURCE] = str(spec.gpus)
+    container = {
+        "name": CONTAINER_NAME,
+        "image": spec.image,
+        "command": ["s1", "serve"],
+        "args": serve_arguments(spec),
+        "env": [{"name": "STORAGE_URI", "value": spec.storage_uri}],
+        "ports": [{"name": "http1", "containerPort": PORT, "protocol": "TCP"}],
+        # Requests equal limits: Guaranteed QoS, GPU pods are not the first evicted.
+        "resources": {"requests": dict(limits), "limits": limits},
+        # The server answers only once the weights are loaded: the startup probe gives it time,
+        # then readiness follows /v2/health/ready (503 until the model is ready), liveness /live.
+        "startupProbe": probe("/v2/health/live", 10, max(spec.startup_seconds // 10, 1)),
+        "readinessProbe": probe("/v2/health/ready", 10, 3),
+        "livenessProbe": probe("/v2/health/live", 30, 3),
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},  # fmt: skip
+    }
+    predictor: dict = {"minReplicas": spec.min_replicas, "maxReplicas": spec.max_replicas}
+    if spec.node_selector:
+        predictor["nodeSelector"] = dict(spec.node_selector)
+    if spec.tolerations:
+        predictor["tolerations"] = [{"key": k, "operator": "Exists", "effect": e} for k, e in spec.tolerations]
+    if spec.service_account:
+        predictor["serviceAccountName"] = spec.service_account
+    # The images run as uid 1000: fsGroup keeps volumes it writes to (caches) writable.
+    predictor["securityContext"] = {"fsGroup": FS_GROUP}
+    if spec.tensor_parallel > 1:
+        container["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
+        predictor["volumes"] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}}]
+    predictor["containers"] = [container]
+    metadata: dict = {"name": spec.name}
+    if spec.namespace:
+        metadata["namespace"] = spec.namespace
+    metadata["labels"] = {"app.kubernetes.io/name": "s1-serve", **PART_OF}
+    metadata["annotations"] = {"serving.kserve.io/deploymentMode": "Standard"}
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
 
 
 @dataclass(frozen=True)
@@ -149,14 +170,20 @@ def service_status(service: dict) -> ServiceStatus:
 def deploy(spec: InferenceServiceSpec, timeout_seconds: float = 3600, poll_seconds: float = 10, log=print) -> dict:
     """Create the InferenceService, or patch it to this spec, then wait until it is Ready."""
     from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
 
+    if not spec.namespace:
+        raise ValueError("deploy needs the InferenceService's namespace")
     load_config()
     api = client.CustomObjectsApi()
     group, version = API_VERSION.split("/")
     body = build_inferenceservice(spec)
-    if create_custom_object(api, API_VERSION, spec.namespace, PLURAL, body):
+    try:
+        api.create_namespaced_custom_object(group, version, spec.namespace, PLURAL, body)
         log(f"created InferenceService {spec.namespace}/{spec.name}")
-    else:
+    except ApiException as error:
+        if error.status != 409:
+            raise
         api.patch_namespaced_custom_object(group, version, spec.namespace, PLURAL, spec.name, body)
         log(f"updated InferenceService {spec.namespace}/{spec.name}")
     deadline, last = time.monotonic() + timeout_seconds, None

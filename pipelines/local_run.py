@@ -128,6 +128,7 @@ def pipeline_arguments(config: LocalRunConfig, pool: Path, benchmark: Path) -> d
         "budgets": list(config.budgets),
         "eval_limit": 0,
         "max_answer_tokens": profile.max_answer_tokens,
+        "eval_engine": "auto",  # vLLM only where it is installed and usable; transformers on CPU
         "workdir": str((config.out / "work").resolve()),
         "deploy_model": False,
     }

@@ -12,25 +12,30 @@ ignores them, so `s1 pipeline run-local` runs this same function with local argu
 
 from kfp import dsl, kubernetes
 
+from pipelines.cluster import (
+    ENDPOINTS_ENV,
+    ENDPOINTS_SECRET,
+    GPU_NODE_SELECTOR,
+    GPU_RESOURCE,
+    GPU_TOLERATIONS,
+    PVC_NAME,
+    SHARED_MOUNT,
+    STORAGE_SECRET,
+)
 from pipelines.components import curate, deploy, evaluate, train
-from pipelines.kube import GPU_RESOURCE
 
 PIPELINE_NAME = "s1-test-time-scaling"
-# Where every step mounts the shared ReadWriteMany volume; `workdir` must lie under it.
-SHARED_MOUNT = "/mnt/s1"
-# OPENAI_API_KEY (teacher/grader endpoints) and HF_TOKEN (gated datasets such as GPQA); optional.
-ENDPOINTS_SECRET = "s1-endpoints"
-ENDPOINTS_ENV = {"OPENAI_API_KEY": "OPENAI_API_KEY", "HF_TOKEN": "HF_TOKEN"}
-GPU_NODE_SELECTOR = ("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3")
-# s1 evaluates 32B with tensor parallelism 8: one full node.
+# s1 evaluates 32B with tensor parallelism 8: one full node, every GPU in one vLLM engine.
 EVAL_GPUS = 8
 
 
 def _on_gpu_node(task: dsl.PipelineTask, gpus: int, cpu: str, memory: str) -> None:
     task.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(gpus)
     task.set_cpu_limit(cpu).set_memory_limit(memory)
-    kubernetes.add_node_selector(task, *GPU_NODE_SELECTOR)
-    kubernetes.add_toleration(task, key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
+    for key, value in GPU_NODE_SELECTOR.items():
+        kubernetes.add_node_selector(task, key, value)
+    for key, effect in GPU_TOLERATIONS:
+        kubernetes.add_toleration(task, key=key, operator="Exists", effect=effect)
     # vLLM's tensor-parallel workers exchange activations through shared memory.
     kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory")
 
@@ -54,14 +59,17 @@ def s1_pipeline(
     train_launcher: str = "pytorchjob",
     num_nodes: int = 2,
     gpus_per_node: int = 8,
+    train_network: str = "pod",
+    gang_scheduling: bool = False,
     benchmarks: list = ["aime24", "math500", "gpqa_diamond"],
     budgets: list = [500, 1000, 2000, 4000, 8000, 16000],
     eval_limit: int = 0,
     num_ignore: int = 0,
     max_answer_tokens: int = 512,
+    eval_engine: str = "vllm",
     workdir: str = SHARED_MOUNT,
-    pvc_name: str = "s1-data",
-    storage_secret: str = "s1-storage",
+    pvc_name: str = PVC_NAME,
+    storage_secret: str = STORAGE_SECRET,
     namespace: str = "",
     deploy_model: bool = True,
     service_name: str = "s1-32b",
@@ -82,14 +90,19 @@ def s1_pipeline(
         base_model: Model to fine-tune (hub id or path); empty: the recipe's.
         recipe: Training recipe (s1-32b, s1.1-32b, ...).
         train_overrides: Recipe keys to override.
-        train_launcher: "pytorchjob" on the cluster, "local" in the step's own pod.
+        train_launcher: "pytorchjob" (training operator v1) or "trainjob" (Trainer v2) on the
+            cluster, "local" in the step's own pod.
         num_nodes: Training nodes.
         gpus_per_node: GPUs per training node.
+        train_network: "pod" (TCP) or "infiniband" (RDMA devices and NCCL settings).
+        gang_scheduling: Schedule all PyTorchJob pods together (needs Volcano or the coscheduler).
         benchmarks: Benchmarks to evaluate (aime24, math500, gpqa_diamond, aime25 or files).
         budgets: Maximum thinking tokens to evaluate at.
         eval_limit: Questions per benchmark; 0: all.
         num_ignore: End-of-thinking attempts replaced by "Wait" during evaluation.
         max_answer_tokens: Cap on each answer section, apart from the thinking budget.
+        eval_engine: Evaluation engine: "vllm" (tensor parallel over the step's GPUs),
+            "transformers" or "auto".
         workdir: Shared storage root; must be the PVC mount (/mnt/s1) on the cluster.
         pvc_name: Shared ReadWriteMany PVC for data, checkpoints and models.
         storage_secret: Secret with object-store credentials and HF_TOKEN for the training pods.
@@ -122,12 +135,14 @@ def s1_pipeline(
         launcher=train_launcher,
         num_nodes=num_nodes,
         gpus_per_node=gpus_per_node,
+        network=train_network,
+        gang_scheduling=gang_scheduling,
         workdir=workdir,
         pvc_name=pvc_name,
         namespace=namespace,
         storage_secret=storage_secret,
-    ).set_display_name("train (PyTorchJob)")
-    # The step itself only submits and watches the PyTorchJob: a small CPU pod.
+    ).set_display_name("train (Kubeflow job)")
+    # The step itself only submits and watches the training job: a small CPU pod.
     trained.set_cpu_limit("1").set_memory_limit("2Gi")
 
     evaluated = evaluate(
@@ -137,6 +152,8 @@ def s1_pipeline(
         limit=eval_limit,
         num_ignore=num_ignore,
         max_answer_tokens=max_answer_tokens,
+        engine=eval_engine,
+        tensor_parallel_size=EVAL_GPUS,
     ).set_display_name("evaluate (budget forcing)")
     _on_gpu_node(evaluated, EVAL_GPUS, cpu="32", memory="256Gi")
     kubernetes.use_secret_as_env(evaluated, ENDPOINTS_SECRET, ENDPOINTS_ENV, optional=True)

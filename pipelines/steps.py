@@ -99,52 +99,47 @@ def curate_step(pool_sources: list, eval_sets: list, benchmarks: list, n: int, s
 
 
 def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher: str, num_nodes: int,
-               gpus_per_node: int, workdir: str, pvc_name: str, namespace: str, storage_secret: str,
-               model, metrics) -> dict:  # fmt: skip
+               gpus_per_node: int, network: str, gang_scheduling: bool, workdir: str, pvc_name: str,
+               namespace: str, storage_secret: str, model, metrics) -> dict:  # fmt: skip
     """Fine-tune on `dataset` with the chosen launcher; the final model lands in `model`.
 
     Data and checkpoints go to ``workdir/runs/<fingerprint>/`` (the shared PVC on the cluster),
     named by what determines the result: the data, recipe, settings and image. A retried step
-    or a repeated run with the same inputs therefore attaches to the same PyTorchJob or resumes
-    from its checkpoints instead of training again. Locally the final model is also copied into
-    the artifact; on the cluster the artifact records the PVC location (32B weights stay put).
+    or a repeated run with the same inputs therefore attaches to the same job (a Failed one is
+    recreated) and resumes from its checkpoints instead of training again. The run's
+    `summary.json` (steps, loss, tokens, throughput) becomes the step's metrics. Locally the
+    final model is also copied into the artifact; on the cluster the artifact records the PVC
+    location (32B weights stay put).
     """
+    from pipelines.cluster import load_network
     from pipelines.images import image_for
     from pipelines.kube import current_namespace
-    from pipelines.launchers import LocalLauncher, PyTorchJobLauncher
-    from pipelines.pytorchjob import TrainingJobSpec
-    from s1.train.config import load_recipe
+    from pipelines.launchers import launcher_for
+    from pipelines.training_job import job_spec
+    from s1.curation.report import SELECTED
+    from s1.train.run import SUMMARY_FILE
 
-    launchers = {"pytorchjob": PyTorchJobLauncher, "local": LocalLauncher}
-    if launcher not in launchers:
-        raise ValueError(f"unknown launcher {launcher!r}; expected one of {', '.join(launchers)}")
-    examples = Path(dataset.path) / "selected.jsonl"
-    settings = {str(k): str(v) for k, v in (overrides or {}).items()}
+    examples = Path(dataset.path) / SELECTED
+    settings = dict(overrides or {})
     if base_model:
         settings["model"] = base_model
     image = image_for("train")
-    fingerprint = training_fingerprint(examples, recipe, settings, num_nodes, gpus_per_node, image)
+    fingerprint = training_fingerprint(examples, recipe, settings, num_nodes, gpus_per_node, network, image)
     run_dir = Path(workdir) / "runs" / f"train-{fingerprint}"
     data_dir = run_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(examples, data_dir / "selected.jsonl")
-    spec = TrainingJobSpec(
-        name=f"s1-train-{fingerprint}",
-        recipe=recipe,
-        data=str(data_dir),
-        out=str(run_dir / "train"),
-        overrides=settings,
-        env=dict(load_recipe(recipe, settings).topology.env),
-        namespace=namespace or current_namespace(),
-        image=image,
-        num_nodes=num_nodes,
-        gpus_per_node=gpus_per_node,
-        pvc_name=pvc_name,
-        pvc_mount=workdir,
-        secret_name=storage_secret or None,
-    )
-    summary = launchers[launcher]().run(spec)
-    final = run_dir / "train" / "model"
+    shutil.copyfile(examples, data_dir / SELECTED)
+    out = run_dir / "train"
+    spec = job_spec(
+        recipe, str(data_dir), str(out), settings,
+        num_nodes=num_nodes, gpus_per_node=gpus_per_node,
+        name=f"s1-train-{fingerprint}", namespace=namespace or current_namespace(), image=image,
+        pvc_name=pvc_name, pvc_mount=workdir, secret_name=storage_secret or None,
+        network=load_network(network), gang_scheduling=gang_scheduling,
+    )  # fmt: skip
+    result = launcher_for(launcher).run(spec)
+    summary = {**json.loads((out / SUMMARY_FILE).read_text()), "seconds": result["seconds"]}
+    final = out / "model"
     relative = final.relative_to(workdir)
     model.metadata.update(
         {"path": str(final), "storage_uri": f"pvc://{pvc_name}/{relative}", "recipe": recipe, "base_model": base_model}
@@ -159,10 +154,13 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
 
 
 def training_fingerprint(examples: Path, recipe: str, settings: dict, num_nodes: int, gpus_per_node: int,
-                         image: str) -> str:  # fmt: skip
+                         network: str, image: str) -> str:  # fmt: skip
     """12 hex digits naming one training result: same data and settings, same name."""
+    from s1.train.launch import override_text
+
     digest = hashlib.sha256(examples.read_bytes())
-    digest.update(json.dumps([recipe, sorted(settings.items()), num_nodes, gpus_per_node, image]).encode())
+    values = sorted((key, override_text(value)) for key, value in settings.items())
+    digest.update(json.dumps([recipe, values, num_nodes, gpus_per_node, network, image]).encode())
     return digest.hexdigest()[:12]
 
 
@@ -175,7 +173,7 @@ def model_dir(model) -> Path:
 
 
 def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore: int, max_answer_tokens: int,
-                  results, report, summary, metrics) -> dict:  # fmt: skip
+                  engine: str, tensor_parallel_size: int, results, report, summary, metrics) -> dict:  # fmt: skip
     """Budget-forced generation and grading over each benchmark and thinking budget."""
     from s1.evaluation.config import EvaluationConfig
     from s1.evaluation.run import evaluate
@@ -189,6 +187,8 @@ def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore
         num_ignore=(num_ignore,),
         max_answer_tokens=max_answer_tokens,
         limit=limit or None,
+        engine=engine,
+        tensor_parallel_size=tensor_parallel_size or None,
     )
     figures = evaluate(config)
     html = (out / "report.html").read_text()
@@ -214,7 +214,7 @@ def deploy_step(model, service_name: str, namespace: str, gpus: int, min_replica
         storage_uri=storage_uri,
         namespace=namespace or current_namespace(),
         image=image_for("serve"),
-        gpus=gpus,
+        gpus=gpus,  # vLLM tensor parallel over all of them
         min_replicas=min_replicas,
         max_replicas=max_replicas,
     )

@@ -1,16 +1,19 @@
-"""Offline validation of PyTorchJob and InferenceService objects against their upstream CRDs.
+"""Offline validation of PyTorchJob, TrainJob and InferenceService objects against upstream CRDs.
 
 Usage: python -m pipelines.validation --crd-dir ../shared/crds OBJECTS.yaml...  (exit 1 on any error)
 
 The API server validates custom resources with the CRD's `openAPIV3Schema` and prunes unknown
 fields silently; here unknown fields are errors instead (`additionalProperties: false` wherever
 `properties` is given and `x-kubernetes-preserve-unknown-fields` is not set), so a typo such as
-`nprocPerNod` fails a test rather than vanishing on the cluster. The rules the training
-operator's webhook adds on top of the schema are checked by `pytorchjob_webhook_errors`.
+`nprocPerNod` fails a test rather than vanishing on the cluster. The rules the operators'
+webhooks add on top of the schema are checked by `pytorchjob_webhook_errors` (training operator
+v1.9) and `trainjob_webhook_errors` (Trainer v2.3: its CEL name rule, the torch plugin's
+reserved env, the JobSet plugin's runtimePatches rules, checked against the runtime's template).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -20,8 +23,15 @@ import yaml
 # The upstream CRD file for each kind checked here, as named in kubeflow/trainer and kserve/kserve.
 CRD_FILES = {
     "PyTorchJob": "kubeflow.org_pytorchjobs.yaml",
+    "TrainJob": "trainer.kubeflow.org_trainjobs.yaml",
     "InferenceService": "serving.kserve.io_inferenceservices.yaml",
 }
+# ClusterTrainingRuntimes whose template is at hand (kubeflow/trainer v2.3.0 charts/.../runtimes/).
+RUNTIME_FILES = {"torch-distributed": "runtime-torch-distributed.helm.yaml"}
+RFC1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Kubernetes' IsDomainPrefixedPath: a DNS subdomain, "/", then a non-empty path.
+DOMAIN_PREFIXED_PATH = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/\S+$")
+TORCH_RESERVED_ENV = ("PET_NNODES", "PET_NPROC_PER_NODE", "PET_NODE_RANK", "PET_MASTER_ADDR", "PET_MASTER_PORT")
 # Fields the API server accepts on every object whatever the CRD's schema says about them.
 _OBJECT_META = {"type": "object"}
 
@@ -109,12 +119,62 @@ def inferenceservice_rules_errors(service: dict) -> list[str]:
     return errors
 
 
+def runtime_containers(crd_dir: str | Path, runtime: str) -> dict[str, set[str]] | None:
+    """Replicated job name -> container names of a ClusterTrainingRuntime we hold; None if unknown."""
+    if runtime not in RUNTIME_FILES:
+        return None
+    # A Helm template: its `{{ }}` lines are chart labels, not part of the job template.
+    text = "\n".join(line for line in (Path(crd_dir) / RUNTIME_FILES[runtime]).read_text().splitlines() if "{{" not in line)
+    template = yaml.safe_load(text)["spec"]["template"]["spec"]
+    return {
+        job["name"]: {c["name"] for c in job["template"]["spec"]["template"]["spec"].get("containers", [])}
+        for job in template["replicatedJobs"]
+    }
+
+
+def trainjob_webhook_errors(job: dict, crd_dir: str | Path) -> list[str]:
+    """Trainer v2.3's rules for a TrainJob beyond its schema, as its admission webhook checks them."""
+    errors = []
+    name = (job.get("metadata") or {}).get("name") or ""
+    if not RFC1035_LABEL.match(name) or len(name) > 63:
+        errors.append(f"metadata.name {name!r}: must be an RFC 1035 label of at most 63 characters")
+    spec = job.get("spec") or {}
+    reserved = sorted({env.get("name") for env in (spec.get("trainer") or {}).get("env") or []} & set(TORCH_RESERVED_ENV))
+    if reserved:
+        errors.append(f"spec.trainer.env: must not set the torch plugin's reserved {reserved}")
+    runtime = (spec.get("runtimeRef") or {}).get("name", "")
+    containers = runtime_containers(crd_dir, runtime)
+    for index, patch in enumerate(spec.get("runtimePatches") or []):
+        where = f"spec.runtimePatches[{index}]"
+        if not DOMAIN_PREFIXED_PATH.match(patch.get("manager") or ""):
+            errors.append(f"{where}.manager {patch.get('manager')!r}: must be a domain-prefixed path (example.com/name)")
+        replicated = ((((patch.get("trainingRuntimeSpec") or {}).get("template") or {}).get("spec") or {})
+                      .get("replicatedJobs") or [])  # fmt: skip
+        for job_patch in replicated:
+            if containers is None:
+                continue
+            if job_patch.get("name") not in containers:
+                errors.append(f"{where}: replicated job {job_patch.get('name')!r} is not in runtime {runtime!r}")
+                continue
+            pod = (((job_patch.get("template") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+            for container in pod.get("containers") or []:
+                if container.get("name") not in containers[job_patch["name"]]:
+                    errors.append(f"{where}: container {container.get('name')!r} is not in runtime job {job_patch['name']!r}")
+                elif container.get("env") and container["name"] == "node":
+                    errors.append(f"{where}: env of the 'node' container belongs in spec.trainer.env")
+    return errors
+
+
 def validation_errors(obj: dict, crd_dir: str | Path) -> list[str]:
-    """Schema and admission-rule errors of a PyTorchJob or InferenceService; [] for other kinds."""
+    """Schema and admission-rule errors of a PyTorchJob, TrainJob or InferenceService; [] for others."""
     kind = obj.get("kind")
     if kind not in CRD_FILES:
         return []
-    rules = pytorchjob_webhook_errors if kind == "PyTorchJob" else inferenceservice_rules_errors
+    rules = {
+        "PyTorchJob": pytorchjob_webhook_errors,
+        "TrainJob": lambda job: trainjob_webhook_errors(job, crd_dir),
+        "InferenceService": inferenceservice_rules_errors,
+    }[kind]
     return schema_errors(obj, Path(crd_dir) / CRD_FILES[kind]) + rules(obj)
 
 

@@ -1,7 +1,8 @@
 """The `s1` command line. Usage: s1 --help
 
 Each area of the library registers its own subcommand; heavy imports happen inside the command,
-so `s1 --help` stays fast.
+so `s1 --help` stays fast. Packages built on the library (`pipelines`: `s1 pipeline`) add theirs
+through the `s1.commands` entry-point group, so the library imports none of them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+from importlib.metadata import entry_points
 
 # Modules exposing add_parser(subparsers); order is the order `s1 --help` lists them.
 COMMAND_MODULES = (
@@ -20,8 +22,9 @@ COMMAND_MODULES = (
     "s1.generation.cli",
     "s1.evaluation.cli",
     "s1.serving.cli",
-    "pipelines.cli",
 )
+# Entry points (name = module exposing add_parser) of commands that live outside the library.
+COMMAND_GROUP = "s1.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(subparsers)
+    for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+        entry.load().add_parser(subparsers)
     return parser
 
 

@@ -1,7 +1,9 @@
 """Run the training entry point on this machine: in-process, or under torchrun (CPU, gloo).
 
 ``nnodes`` > 1 starts one torchrun agent per node on 127.0.0.1 with node ranks 0..n-1, the same
-static rendezvous the PyTorchJob pods use, so the multi-node path runs without a cluster.
+static rendezvous the cluster's pods use, so the multi-node path runs without a cluster.
+`worker_arguments` is the one spelling of the per-rank command (and of overrides on a command
+line) that this launcher and the cluster job builders in `pipelines/` share.
 """
 
 from __future__ import annotations
@@ -32,6 +34,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def override_text(value: Any) -> str:
+    """An override value as `--set key=VALUE` text that `parse_overrides` reads back unchanged.
+
+    Strings pass as they are; anything else is JSON (a YAML subset): None -> "null", never "None".
+    """
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def worker_arguments(recipe: str | Path, data: str | Path, out: str | Path, overrides: dict[str, Any]) -> list[str]:
+    """``-m s1.train.worker --recipe R --data D --out O [--set k=v ...]``: what torchrun runs per rank."""
+    arguments = ["-m", "s1.train.worker", "--recipe", str(recipe), "--data", str(data), "--out", str(out)]
+    for key, value in sorted(overrides.items()):
+        if not key or "=" in key:
+            raise ValueError(f"override key {key!r} must be a non-empty name without '='")
+        arguments += ["--set", f"{key}={override_text(value)}"]
+    return arguments
+
+
 def torchrun_commands(
     recipe: str | Path,
     data: Path,
@@ -42,15 +62,12 @@ def torchrun_commands(
     master_port: int,
 ) -> list[list[str]]:
     """One ``torchrun -m s1.train.worker`` command per node."""
-    worker = ["-m", "s1.train.worker", "--recipe", str(recipe), "--data", str(data), "--out", str(out)]
-    for key, value in overrides.items():
-        worker += ["--set", f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
     return [
         [
             sys.executable, "-m", "torch.distributed.run",
             f"--nnodes={nnodes}", f"--nproc-per-node={nproc_per_node}", f"--node-rank={rank}",
             "--master-addr=127.0.0.1", f"--master-port={master_port}",
-            *worker,
+            *worker_arguments(recipe, data, out, overrides),
         ]  # fmt: skip
         for rank in range(nnodes)
     ]
@@ -95,6 +112,26 @@ def launch_local(
     if any(codes):
         raise LaunchError(f"local training failed: torchrun exit codes {codes} (node ranks 0..{nnodes - 1})")
     return json.loads((Path(out) / SUMMARY_FILE).read_text())
+
+
+def train_here(
+    recipe: str | Path,
+    data: Path,
+    out: Path,
+    overrides: dict[str, Any] | None = None,
+    nproc_per_node: int = 1,
+    nnodes: int = 1,
+    master_port: int | None = None,
+) -> dict:
+    """Train on this machine: in this process when one process is asked for (no start-up cost),
+    else under torchrun. The one place that choice is made; returns the run's summary."""
+    if nproc_per_node < 1 or nnodes < 1:
+        raise ValueError(f"nproc_per_node and nnodes must be >= 1, got {nproc_per_node} and {nnodes}")
+    if nproc_per_node * nnodes == 1:
+        from s1.train.run import train
+
+        return train(recipe, Path(data), Path(out), overrides or None)
+    return launch_local(recipe, data, out, overrides, nproc_per_node, nnodes, master_port)
 
 
 def wait_all(agents: list[subprocess.Popen], poll_seconds: float = 0.5) -> list[int]:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO / "images"))
 from pyproject_requirements import requirements  # noqa: E402
 
 # Images layered over a base built from the same source and tag, and the base each uses.
-LAYERED = {"curate": "base-cpu", "deploy": "base-cpu", "serve": "base-gpu", "evaluate": "base-gpu"}
+LAYERED = {"curate": "base-cpu", "launch": "base-cpu", "deploy": "base-cpu", "serve": "base-gpu", "evaluate": "base-gpu"}
 # Images that install the project themselves; those of them on CUDA.
 STANDALONE = ("base-cpu", "base-gpu", "train")
 CUDA = ("base-gpu", "train")

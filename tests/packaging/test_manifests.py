@@ -1,6 +1,7 @@
-"""Every overlay renders offline; every object validates strictly (Kubernetes OpenAPI for core
-kinds, the upstream CRDs plus admission rules for InferenceService and PyTorchJob); the objects
-agree with each other, with the images and with `s1 serve`; the validators reject bad input."""
+"""Every overlay renders offline; the base is what the Python builders render and the overlays only
+patch it; every object validates strictly (Kubernetes OpenAPI for core kinds, the upstream CRDs
+plus admission rules for InferenceService, PyTorchJob and TrainJob); the objects agree with each
+other, with the images and with `s1 serve`; the validators reject bad input."""
 
 from __future__ import annotations
 
@@ -16,12 +17,6 @@ from pipelines.validation import CRD_FILES, validation_errors
 
 # The oldest Kubernetes that KServe 0.21 and the training operator v1.9 support in common.
 KUBERNETES_VERSION = "1.31"
-ROLE_RULES = {
-    ("kubeflow.org", "pytorchjobs"): {"create", "get", "list", "watch", "patch", "delete"},
-    ("serving.kserve.io", "inferenceservices"): {"create", "get", "list", "watch", "patch", "delete"},
-    ("", "pods"): {"get", "list", "watch"},
-    ("", "pods/log"): {"get"},
-}
 
 
 def kubernetes_errors(obj: dict) -> list[str]:
@@ -71,13 +66,17 @@ def test_objects_are_namespaced_together_and_reference_each_other(overlay: str, 
     objects = rendered[overlay]
     namespaces = {obj["metadata"].get("namespace") for obj in objects}
     assert len(namespaces) == 1 and None not in namespaces, f"{overlay}: one namespace for all, got {namespaces}"
-    (binding,) = of_kind(objects, "RoleBinding")
-    (role,) = of_kind(objects, "Role")
+    roles = {obj["metadata"]["name"] for obj in of_kind(objects, "Role")}
     accounts = {obj["metadata"]["name"] for obj in of_kind(objects, "ServiceAccount")}
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
-    for subject in binding["subjects"]:
-        assert subject["kind"] == "ServiceAccount" and subject["name"] in accounts
-        assert subject["namespace"] in namespaces
+    bound = set()
+    for binding in of_kind(objects, "RoleBinding"):
+        assert binding["roleRef"]["apiGroup"] == "rbac.authorization.k8s.io" and binding["roleRef"]["kind"] == "Role"
+        assert binding["roleRef"]["name"] in roles
+        bound.add(binding["roleRef"]["name"])
+        for subject in binding["subjects"]:
+            assert subject["kind"] == "ServiceAccount" and subject["name"] in accounts
+            assert subject["namespace"] in namespaces
+    assert bound == roles, "every Role is bound to the pipeline's service account"
     claims = {obj["metadata"]["name"]: obj for obj in of_kind(objects, "PersistentVolumeClaim")}
     storage = {env["name"]: env["value"] for env in predictor_container(inference_service(objects))["env"]}["STORAGE_URI"]
     assert storage.startswith("pvc://"), storage
@@ -87,15 +86,23 @@ def test_objects_are_namespaced_together_and_reference_each_other(overlay: str, 
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_role_is_least_privilege(overlay: str, rendered: dict) -> None:
-    (role,) = of_kind(rendered[overlay], "Role")
-    granted = {}
-    for rule in role["rules"]:
-        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], f"wildcard in {rule}"
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                granted.setdefault((group, resource), set()).update(rule["verbs"])
-    assert granted == ROLE_RULES
+def test_roles_are_least_privilege(overlay: str, rendered: dict) -> None:
+    """The steps' Role grants exactly the calls the steps declare (tests/pipelines/test_rbac.py
+    checks those against the calls really made); no Role has a wildcard."""
+    from pipelines.cluster import SERVICE_ACCOUNT
+    from pipelines.rbac import STEP_API_CALLS, STEPS_ROLE
+
+    roles = {role["metadata"]["name"]: role for role in of_kind(rendered[overlay], "Role")}
+    for role in roles.values():
+        for rule in role["rules"]:
+            assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], f"wildcard in {rule}"
+    granted = {
+        (group, resource, verb)
+        for rule in roles[STEPS_ROLE]["rules"]
+        for group in rule["apiGroups"] for resource in rule["resources"] for verb in rule["verbs"]
+    }  # fmt: skip
+    assert granted == {call for calls in STEP_API_CALLS.values() for call in calls}
+    assert {obj["metadata"]["name"] for obj in of_kind(rendered[overlay], "ServiceAccount")} == {SERVICE_ACCOUNT}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -115,9 +122,13 @@ def test_predictor_follows_kserve_conventions(overlay: str, rendered: dict) -> N
     resources = container["resources"]
     assert resources["requests"] == resources["limits"], "GPU pods: requests equal limits (Guaranteed QoS)"
     assert 1 <= predictor["minReplicas"] <= predictor["maxReplicas"]
-    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
-    volumes = {volume["name"]: volume for volume in predictor["volumes"]}
-    assert volumes[mounts["/dev/shm"]]["emptyDir"]["medium"] == "Memory"
+    flags = dict(zip(container["args"][0::2], container["args"][1::2]))
+    mounts = {mount["mountPath"]: mount["name"] for mount in container.get("volumeMounts", [])}
+    if int(flags["--tensor-parallel-size"]) > 1:  # TP workers exchange activations through /dev/shm
+        volumes = {volume["name"]: volume for volume in predictor["volumes"]}
+        assert volumes[mounts["/dev/shm"]]["emptyDir"]["medium"] == "Memory"
+    else:
+        assert "/dev/shm" not in mounts
 
 
 def test_dev_is_one_small_gpu_and_prod_is_32b_on_eight(rendered: dict) -> None:
@@ -175,13 +186,100 @@ def test_argocd_application_deploys_an_overlay_into_its_namespace(rendered: dict
     assert {"Prune=false", "Delete=false"} <= set(options), "Argo CD must never delete the data volume"
 
 
-def test_pytorchjob_the_pipeline_submits_validates_and_runs_the_train_image(crd_dir: Path) -> None:
-    from pipelines.pytorchjob import TrainingJobSpec, build_pytorchjob
+def test_training_jobs_the_pipeline_submits_validate_and_run_the_train_image(crd_dir: Path) -> None:
+    from pipelines.pytorchjob import build_pytorchjob
+    from pipelines.training_job import TrainingJobSpec
+    from pipelines.trainjob import build_trainjob
 
-    job = build_pytorchjob(TrainingJobSpec(name="s1-train-check"))
-    assert validation_errors(job, crd_dir) == []
-    for image in image_values(job):
-        assert dockerfile_for(image) == REPO / "images" / "train" / "Dockerfile"
+    for job in (build_pytorchjob(TrainingJobSpec(name="s1-train-check")), build_trainjob(TrainingJobSpec(name="s1-train-check"))):
+        assert validation_errors(job, crd_dir) == []
+        for image in image_values(job):
+            assert dockerfile_for(image) == REPO / "images" / "train" / "Dockerfile"
+
+
+# --- one source: the base is the builders' output, the overlays only patch it -------------------
+
+
+def test_base_is_rendered_from_the_builders() -> None:
+    """Like the compiled pipeline spec: regenerate with `s1 pipeline manifests` when this fails."""
+    from pipelines.manifests import BASE_DIR, base_files
+
+    files = base_files()
+    kustomization = yaml.safe_load((BASE_DIR / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(files), "the base lists exactly the rendered files"
+    for name, text in files.items():
+        assert (BASE_DIR / name).read_text() == text, f"manifests/base/{name} is stale: run `s1 pipeline manifests`"
+
+
+def _patched_paths(overlay: str) -> dict[tuple[str, str], list[str]]:
+    """(kind, name) -> JSON pointers the overlay's JSON 6902 patches touch."""
+    folder = REPO / "manifests" / "overlays" / overlay
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    found: dict[tuple[str, str], list[str]] = {}
+    for patch in kustomization.get("patches", []):
+        operations = yaml.safe_load(patch["patch"] if "patch" in patch else (folder / patch["path"]).read_text())
+        assert isinstance(operations, list), f"{overlay}: patches are JSON 6902 operations, so their paths are known"
+        target = (patch["target"]["kind"], patch["target"]["name"])
+        found.setdefault(target, []).extend(operation["path"] for operation in operations)
+    return found
+
+
+def _differences(left: object, right: object, path: str = "") -> list[str]:
+    """JSON pointers where two objects differ (a whole subtree when only one side has it)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return [d for key in sorted(set(left) | set(right), key=str)
+                for d in (_differences(left.get(key), right.get(key), f"{path}/{key}")
+                          if key in left and key in right else [f"{path}/{key}"])]  # fmt: skip
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [d for i, (a, b) in enumerate(zip(left, right)) for d in _differences(a, b, f"{path}/{i}")]
+    return [] if left == right else [path or "/"]
+
+
+def unpatched_differences(overlay: str, objects: list[dict]) -> list[str]:
+    """Where the rendered objects differ from the builders' output other than where the overlay's
+    patches point and what its namespace, labels and images transformers set."""
+    from pipelines.manifests import base_files
+
+    base = {(o["kind"], o["metadata"]["name"]): o for text in base_files().values() for o in yaml.safe_load_all(text)}
+    kustomization = yaml.safe_load((REPO / "manifests" / "overlays" / overlay / "kustomization.yaml").read_text())
+    patched = _patched_paths(overlay)
+    transformed = ["/metadata/namespace", "/metadata/labels", "/subjects/0/namespace"]
+    retagged = {f"{entry['name']}:{entry['newTag']}" for entry in kustomization["images"]}
+    found = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    problems = [f"{kind}/{name}: not in the base" for kind, name in set(found) - set(base)]
+    problems += [f"{kind}/{name}: missing" for kind, name in set(base) - set(found)]
+    for key in set(found) & set(base):
+        allowed = transformed + patched.get(key, [])
+        for difference in _differences(base[key], found[key]):
+            if difference.endswith("/image") and _at(found[key], difference) in retagged:
+                continue
+            if not any(difference == p or difference.startswith(p + "/") for p in allowed):
+                problems.append(f"{key[0]}/{key[1]}: differs at {difference}, which no patch targets")
+    return problems
+
+
+def _at(obj: object, pointer: str) -> object:
+    for part in pointer.strip("/").split("/"):
+        obj = obj[int(part)] if isinstance(obj, list) else obj[part]
+    return obj
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlays_only_patch_the_builders_objects(overlay: str, rendered: dict) -> None:
+    kustomization = yaml.safe_load((REPO / "manifests" / "overlays" / overlay / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["../../base"], f"{overlay}: resources other than the base"
+    assert unpatched_differences(overlay, rendered[overlay]) == []
+
+
+def test_overlay_check_catches_hand_edits_and_extra_objects(rendered: dict) -> None:
+    edited = copy.deepcopy(rendered["prod"])
+    (service,) = of_kind(edited, "InferenceService")
+    service["spec"]["predictor"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = "/v1/models/s1"
+    extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hand-made"}}
+    assert unpatched_differences("prod", edited + [extra]) == [
+        "ConfigMap/hand-made: not in the base",
+        "InferenceService/s1: differs at /spec/predictor/containers/0/readinessProbe/httpGet/path, which no patch targets",
+    ]
 
 
 # --- the validators must be able to fail -------------------------------------------------------
@@ -217,7 +315,7 @@ def test_pytorchjob_validation_rejects_unknown_fields_and_two_masters(crd_dir: P
 
 
 def test_kubernetes_validation_rejects_unknown_fields_and_wrong_types(rendered: dict) -> None:
-    objects = {obj["kind"]: obj for obj in rendered["dev"]}
+    objects = {obj["kind"]: obj for obj in rendered["dev"]}  # one object of each kind is enough here
     account = copy.deepcopy(objects["ServiceAccount"])
     account["automountServiceAccountTokens"] = False
     assert any("automountServiceAccountTokens" in error for error in kubernetes_errors(account))

@@ -27,22 +27,34 @@ def test_custom_predictor(service):
     assert container["name"] == "kserve-container" and container["image"] == image_for("serve")
     assert {"name": "STORAGE_URI", "value": SPEC.storage_uri} in container["env"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
-    assert container["readinessProbe"]["httpGet"] == {"path": "/v1/models/s1-32b", "port": 8080}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     # The startup probe covers loading 32B weights: ~30 minutes before the pod is restarted.
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 1800
+    assert container["securityContext"]["runAsNonRoot"] and predictor["securityContext"] == {"fsGroup": 1000}
 
 
-def test_command_is_the_serve_cli(service):
-    """The pod runs the same `s1 serve` the README shows, with the model where KServe mounts it."""
-    pytest.importorskip("s1.serving.cli", reason="the serving CLI has not landed")
+def test_serves_with_vllm_tensor_parallel_over_its_gpus(service):
+    """The pod runs the same `s1 serve` the README shows: vLLM, TP = the GPUs it asks for."""
     from s1.cli import build_parser
 
-    command = service["spec"]["predictor"]["containers"][0]["command"]
-    assert command[0] == "s1"
-    args = build_parser().parse_args(command[1:])
+    container = service["spec"]["predictor"]["containers"][0]
+    args = build_parser().parse_args(container["command"][1:] + container["args"])
     assert (str(args.model), args.port, args.host, args.name) == ("/mnt/models", 8080, "0.0.0.0", "s1-32b")
+    assert (args.engine, args.tensor_parallel_size) == ("vllm", 2)
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    (volume,) = service["spec"]["predictor"]["volumes"]
+    assert volume["name"] == mounts["/dev/shm"] and volume["emptyDir"]["medium"] == "Memory"
+
+
+def test_one_gpu_needs_no_shared_memory_and_cpu_picks_its_engine():
+    one = build_inferenceservice(InferenceServiceSpec(name="s1", storage_uri="pvc://c/p", gpus=1))
+    assert "volumes" not in one["spec"]["predictor"] and "volumeMounts" not in one["spec"]["predictor"]["containers"][0]
+    assert one["spec"]["predictor"]["containers"][0]["args"][-2:] == ["--tensor-parallel-size", "1"]
+    cpu = build_inferenceservice(InferenceServiceSpec(name="s1", storage_uri="pvc://c/p", gpus=0))
+    assert "--engine" not in cpu["spec"]["predictor"]["containers"][0]["args"]
+    assert "nvidia.com/gpu" not in cpu["spec"]["predictor"]["containers"][0]["resources"]["limits"]
 
 
 @pytest.mark.parametrize(
@@ -51,6 +63,7 @@ def test_command_is_the_serve_cli(service):
         ({"name": "a" * 46}, "≤ 45"),
         ({"storage_uri": "/mnt/models"}, "must be a URI"),
         ({"min_replicas": 3, "max_replicas": 2}, "min_replicas"),
+        ({"gpus": 2, "tensor_parallel_size": 4}, "tensor_parallel_size 4 needs 1..2"),
     ],
 )
 def test_bad_specs_fail_early(kwargs, message):

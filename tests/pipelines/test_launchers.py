@@ -1,10 +1,11 @@
-"""How the launcher reads a job's conditions and a master pod's log (the pure halves)."""
+"""How the launchers read a job's conditions and rank 0's log (the pure halves), and pick a launcher."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.launchers import JobStatus, LogCursor, LocalLauncher, follow_log, job_status, master_pod_selector
+from pipelines import pytorchjob, trainjob
+from pipelines.launchers import JobStatus, LocalLauncher, LogCursor, follow_log, job_status, launcher_for
 
 
 def _job(*conditions) -> dict:
@@ -64,10 +65,28 @@ def test_final_read_flushes_the_last_partial_line():
     assert follow_log(LogCursor(), "uid/0", "a\n", final=True)[0] == ["a"]
 
 
-def test_master_pod_selector():
-    assert master_pod_selector("s1-train-x") == (
+def test_trainjob_complete_is_success_and_suspended_is_not_terminal():
+    complete = _job(("Suspended", "False", "t1"), ("Complete", "True", "t2", "JobSetCompleted", "jobset completed"))
+    assert job_status(complete) == JobStatus("Succeeded", "JobSetCompleted", "jobset completed")
+    suspended = _job(("Suspended", "True", "t1", "Suspended"))
+    assert job_status(suspended).phase == "Suspended" and not job_status(suspended).finished
+
+
+def test_rank_zero_pod_selectors():
+    assert pytorchjob.master_pod_selector("s1-train-x") == (
         "training.kubeflow.org/job-name=s1-train-x,training.kubeflow.org/job-role=master"
     )
+    assert trainjob.master_pod_selector("s1-train-x") == (
+        "jobset.sigs.k8s.io/jobset-name=s1-train-x,jobset.sigs.k8s.io/replicatedjob-name=node"
+    )
+
+
+def test_launcher_names():
+    assert launcher_for("pytorchjob").kind.kind == "PyTorchJob"
+    assert launcher_for("trainjob", "my-runtime").kind.build is not None
+    assert isinstance(launcher_for("local"), LocalLauncher)
+    with pytest.raises(ValueError, match="unknown launcher 'mpijob'"):
+        launcher_for("mpijob")
 
 
 def test_local_launcher_rejects_empty_topology():

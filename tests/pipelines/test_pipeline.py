@@ -26,9 +26,11 @@ def test_each_component_runs_in_its_own_image(compiled):
     _, spec, _ = compiled
     executors = spec["deploymentSpec"]["executors"]
     assert set(executors) == {"exec-curate", "exec-train", "exec-evaluate", "exec-deploy"}
+    # The train step only submits and watches the job: the light launch image, not the CUDA one.
+    images = {"exec-curate": "curate", "exec-train": "launch", "exec-evaluate": "evaluate", "exec-deploy": "deploy"}
     for name, executor in executors.items():
         container = executor["container"]
-        assert container["image"] == image_for(name.removeprefix("exec-"))
+        assert container["image"] == image_for(images[name])
         # Lightweight components on prebuilt images: no pip install at start-up.
         assert "pip install" not in " ".join(container["command"])
 
@@ -42,7 +44,16 @@ def test_parameters_default_to_s1(compiled):
     assert params["benchmarks"] == ["aime24", "math500", "gpqa_diamond"]
     assert params["pool_sources"] == ["s1_59k=simplescaling/data_ablation_full59K"]
     assert params["train_launcher"] == "pytorchjob" and params["deploy_model"] is True
+    assert (params["train_network"], params["gang_scheduling"], params["eval_engine"]) == ("pod", False, "vllm")
     assert set(params) == set(known_parameters())
+
+
+def test_evaluate_runs_vllm_tensor_parallel_over_its_gpus(compiled):
+    _, spec, _ = compiled
+    resources = spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["resources"]
+    inputs = spec["root"]["dag"]["tasks"]["evaluate"]["inputs"]["parameters"]
+    assert inputs["engine"] == {"componentInputParameter": "eval_engine"}
+    assert inputs["tensor_parallel_size"]["runtimeValue"]["constant"] == int(resources["accelerator"]["resourceCount"])
 
 
 def test_gpu_step_requests_gpus_on_gpu_nodes(compiled):

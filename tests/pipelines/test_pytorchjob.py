@@ -1,4 +1,5 @@
-"""The PyTorchJob for s1-32B on 2 x 8 GPUs: shape, schema (strict), webhook rules, and the command."""
+"""The PyTorchJob for s1-32B on 2 x 8 GPUs: shape, schema (strict), webhook rules, the command, and
+what a real cluster needs (no Istio sidecar, fsGroup, gang scheduling, RDMA devices)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import copy
 import pytest
 import yaml
 
+from pipelines.cluster import load_network
 from pipelines.images import image_for
-from pipelines.pytorchjob import TrainingJobSpec, build_pytorchjob, worker_command
+from pipelines.pytorchjob import build_pytorchjob
+from pipelines.training_job import TrainingJobSpec, job_spec
 from pipelines.validation import pytorchjob_webhook_errors, validation_errors
 
 SPEC = TrainingJobSpec(
@@ -60,6 +63,38 @@ def test_pod_environment_volumes_and_scheduling(job):
     policy = job["spec"]["runPolicy"]
     assert policy["backoffLimit"] == 3 and policy["cleanPodPolicy"] == "Running"
     assert policy["ttlSecondsAfterFinished"] > 0
+    assert "schedulingPolicy" not in policy  # gang scheduling is opt-in: it needs Volcano or the coscheduler
+
+
+def test_pods_run_without_istio_sidecar_as_uid_1000_with_fsgroup(job):
+    for kind in ("Master", "Worker"):
+        template = job["spec"]["pytorchReplicaSpecs"][kind]["template"]
+        assert template["metadata"]["annotations"]["sidecar.istio.io/inject"] == "false"
+        assert template["spec"]["securityContext"] == {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000}
+        (container,) = template["spec"]["containers"]
+        assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def test_gang_scheduling_asks_for_every_node(crd_dir):
+    job = build_pytorchjob(TrainingJobSpec(name="gang", gang_scheduling=True, queue="training", priority_class="high"))
+    assert job["spec"]["runPolicy"]["schedulingPolicy"] == {
+        "minAvailable": 2, "scheduleTimeoutSeconds": 600, "queue": "training", "priorityClass": "high",
+    }  # fmt: skip
+    assert validation_errors(job, crd_dir) == []
+
+
+def test_infiniband_network_adds_devices_ipc_lock_and_nccl_settings(crd_dir):
+    job = build_pytorchjob(TrainingJobSpec(name="ib", network=load_network("infiniband"), env={"NCCL_DEBUG": "WARN"}))
+    (container,) = _pod(job, "Worker")["containers"]
+    assert container["resources"]["limits"]["rdma/rdma_shared_device_a"] == "1"
+    assert container["resources"]["requests"] == container["resources"]["limits"]
+    assert container["securityContext"]["capabilities"]["add"] == ["IPC_LOCK"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["NCCL_IB_DISABLE"] == "0" and env["NCCL_SOCKET_IFNAME"] == "eth0"
+    assert env["NCCL_DEBUG"] == "WARN", "the recipe's env wins over the network profile's"
+    assert validation_errors(job, crd_dir) == []
+    with pytest.raises(ValueError, match="unknown network 'ethernet'"):
+        load_network("ethernet")
 
 
 def test_replica_templates_are_independent(job):
@@ -96,14 +131,32 @@ def test_command_takes_topology_from_the_operator_env(job, monkeypatch):
 def test_worker_accepts_the_arguments():
     from s1.train.worker import parse_args
 
-    args = parse_args(worker_command(SPEC)[3:])
+    args = parse_args(SPEC.command()[3:])
     assert (args.recipe, str(args.data), str(args.out)) == ("s1-32b", SPEC.data, SPEC.out)
+
+
+def test_job_spec_serialises_overrides_once_and_matches_the_topology():
+    """None must reach the pods as null (not the string "None"); a node count that differs
+    from the recipe's topology reaches every rank, so they agree on the world size."""
+    from s1.train.config import load_recipe, parse_overrides
+
+    spec = job_spec("s1-32b", "/mnt/s1/d", "/mnt/s1/o", {"checkpoint_uri": None, "epochs": 3, "learning_rate": "2e-5"},
+                    num_nodes=1, name="s1-train-x")  # fmt: skip
+    assert spec.overrides == {"checkpoint_uri": "null", "epochs": "3", "learning_rate": "2e-5", "topology.nodes": "1"}
+    assert (spec.num_nodes, spec.gpus_per_node) == (1, 8)
+    pairs = [arg for i, arg in enumerate(spec.command()) if i and spec.command()[i - 1] == "--set"]
+    recipe = load_recipe("s1-32b", parse_overrides(pairs))
+    assert recipe.checkpoint_uri is None and recipe.epochs == 3 and recipe.topology.world_size == 8
+    assert spec.env == load_recipe("s1-32b").topology.env
+    with pytest.raises(ValueError, match="not a multiple of the world size"):
+        job_spec("s1-32b", "/d", "/o", {"global_batch_size": 12}, name="x")
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"name": "S1_Train"}, "DNS-1123"),
+        ({"name": "S1_Train"}, "not a DNS label"),
+        ({"name": "1-train"}, "not a DNS label"),
         ({"name": "ok", "num_nodes": 0}, "num_nodes"),
         ({"name": "ok", "overrides": {"a=b": "c"}}, "override key"),
         ({"name": "ok", "env": {"NCCL-DEBUG": "INFO"}}, "C identifier"),
@@ -131,15 +184,20 @@ def test_topology_env_reaches_every_pod_and_wins_over_defaults(crd_dir):
     assert pytorchjob_webhook_errors(job) == []
 
 
-def test_dry_run_carries_the_recipe_topology_env(capsys):
+def test_dry_run_carries_the_recipe_topology_env_and_the_istio_annotation(capsys, crd_dir):
     from s1.cli import main
     from s1.train.config import load_recipe
 
     assert main(["train", "--launcher", "pytorchjob", "--dry-run", "--recipe", "s1-32b",
-                 "--data", "/mnt/s1/data", "--out", "/mnt/s1/train"]) == 0  # fmt: skip
+                 "--data", "/mnt/s1/data", "--out", "/mnt/s1/train", "--set", "checkpoint_uri=null"]) == 0  # fmt: skip
     job = yaml.safe_load(capsys.readouterr().out)
     env = {item["name"]: item["value"] for item in _pod(job, "Master")["containers"][0]["env"]}
     assert load_recipe("s1-32b").topology.env.items() <= env.items()
+    assert job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["metadata"]["annotations"] == {
+        "sidecar.istio.io/inject": "false"
+    }
+    assert "checkpoint_uri=null" in _pod(job, "Master")["containers"][0]["command"]
+    assert validation_errors(job, crd_dir) == []
 
 
 def test_valid_against_the_crd(job, crd_dir):

@@ -44,12 +44,15 @@ def test_inline_images_embeds_existing_pngs(tmp_path):
 def test_training_fingerprint_names_the_result(tmp_path):
     data = tmp_path / "selected.jsonl"
     data.write_text('{"id": "a"}\n')
-    base = training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "img:1")
-    assert base == training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "img:1")
-    assert len(base) == 12 and base != training_fingerprint(data, "s1-32b", {"epochs": "4"}, 2, 8, "img:1")
-    assert base != training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "img:2")
+    base = training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "pod", "img:1")
+    assert base == training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "pod", "img:1")
+    # The same value typed or as text is the same setting (one serialiser, s1.train.launch).
+    assert base == training_fingerprint(data, "s1-32b", {"epochs": 5}, 2, 8, "pod", "img:1")
+    assert len(base) == 12 and base != training_fingerprint(data, "s1-32b", {"epochs": "4"}, 2, 8, "pod", "img:1")
+    assert base != training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "pod", "img:2")
+    assert base != training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "infiniband", "img:1")
     data.write_text('{"id": "b"}\n')
-    assert base != training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "img:1")
+    assert base != training_fingerprint(data, "s1-32b", {"epochs": "5"}, 2, 8, "pod", "img:1")
 
 
 def test_model_dir_prefers_the_recorded_shared_location(tmp_path):
