@@ -58,8 +58,8 @@ class Recipe:
     model: str
     topology: Topology
     epochs: float = 1.0
-    # Packed rows (one row = up to block_size tokens of whole examples) per optimizer step,
-    # over all ranks; each rank takes one row per micro-step.
+    # Rows per optimizer step over all ranks; each rank takes one row per micro-step. A row is
+    # one example unpacked (s1: 16 examples per step), or up to block_size tokens packed.
     global_batch_size: int = 1
     learning_rate: float = 1e-5
     warmup_ratio: float = 0.0
@@ -72,7 +72,13 @@ class Recipe:
     block_size: int = 2048
     # What to do with an example longer than block_size: cut it, or leave it out (counted).
     overlong: Literal["truncate", "drop"] = "truncate"
+    # True: whole examples packed into block_size rows, the step loss a per-token mean over the
+    # step. False (s1): one example per row and micro-batch, the step loss the mean of the
+    # examples' per-token means (s1/TRL's average: per micro-batch, then over ranks).
     packing: bool = True
+    # Steps whose rows are sorted by length together before being cut into steps (then the steps
+    # are shuffled): ranks wait less on the longest row of a step. 1 = a uniform random draw.
+    length_group_steps: int = 1
     # Tokens per cross-entropy chunk: bounds the fp32 logits held at once to chunk x vocab.
     loss_chunk_size: int = 4096
     seed: int = 42
@@ -93,6 +99,7 @@ class Recipe:
             "weight_decay": self.weight_decay >= 0,
             "block_size": self.block_size >= 16,
             "loss_chunk_size": self.loss_chunk_size >= 1,
+            "length_group_steps": self.length_group_steps >= 1,
             "save_steps": self.save_steps >= 1,
             "save_total_limit": self.save_total_limit >= 1,
             "max_steps": self.max_steps == -1 or self.max_steps >= 1,
@@ -156,9 +163,23 @@ def load_topology(topology: str | Path, overrides: dict[str, Any] | None = None)
     built = _build(Topology, raw, str(path))
     if built.nodes < 1 or built.processes_per_node < 1:
         raise RecipeError(f"{path}: nodes and processes_per_node must be >= 1")
-    if built.device == "cpu" and (built.backend != "gloo" or built.deepspeed is not None):
-        raise RecipeError(f"{path}: a cpu topology runs DDP over gloo (no nccl, no deepspeed)")
+    if built.device == "cpu":
+        _check_cpu(built, path)
     return built
+
+
+def _check_cpu(topology: Topology, path: Path) -> None:
+    """A cpu topology talks over gloo; DeepSpeed on it needs its CPU accelerator and fp32."""
+    if topology.backend != "gloo":
+        raise RecipeError(f"{path}: a cpu topology communicates over gloo, got backend={topology.backend!r}")
+    if topology.deepspeed is None:
+        return
+    if topology.env.get("DS_ACCELERATOR") != "cpu":
+        raise RecipeError(f"{path}: deepspeed on a cpu topology needs env DS_ACCELERATOR: cpu "
+                          "(DeepSpeed would otherwise pick CUDA or fail to find an accelerator)")
+    for precision in ("bf16", "fp16"):
+        if (topology.deepspeed.get(precision) or {}).get("enabled"):
+            raise RecipeError(f"{path}: deepspeed {precision} needs a GPU topology; set {precision}.enabled: false")
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:

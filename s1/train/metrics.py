@@ -53,6 +53,12 @@ def peak_flops(kind: str, precision: str) -> float | None:
     return peak
 
 
+def parameter_count(model) -> int:
+    """All parameters, also once ZeRO-3 has partitioned them (``numel()`` is then 0; ``ds_numel``
+    is the full size), so MFU means the same under DDP and ZeRO-3."""
+    return sum(getattr(param, "ds_numel", param.numel()) for param in model.parameters())
+
+
 def model_flops(num_params: int, num_layers: int, hidden_size: int, seq_lengths: list[int]) -> float:
     """Training FLOPs (forward + backward) for examples of the given lengths."""
     tokens = sum(seq_lengths)

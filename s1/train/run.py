@@ -25,8 +25,9 @@ from s1.train.checkpoints import (
 )
 from s1.train.config import Recipe, load_recipe
 from s1.train.data import read_examples, tokenize_examples
-from s1.train.metrics import StepCounter, StepMetricsCallback
+from s1.train.metrics import StepCounter, StepMetricsCallback, parameter_count
 from s1.train.packing import pack_examples, unpacked_rows, useful_token_fraction
+from s1.train.sampling import LengthGroupedStepSampler
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def prepare_data(recipe: Recipe, data: Path, tokenizer) -> tuple[list[dict], dic
     """Rows for the trainer plus a data report; raises TrainingDataError on bad input."""
     delimiter_ids(tokenizer)  # fails clearly for a tokenizer without the ChatML tokens
     dataset = tokenize_examples(tokenizer, read_examples(data), recipe.block_size, recipe.overlong)
-    packed = (pack_examples if recipe.packing else unpacked_rows)(dataset.examples, recipe.block_size)
+    packed = pack_examples(dataset.examples, recipe.block_size) if recipe.packing else unpacked_rows(dataset.examples)
     rows = [vars(row) for row in packed]
     report = dataset.report() | {
         "rows": len(rows),
@@ -103,8 +104,10 @@ def training_arguments(recipe: Recipe, out: Path):
         ddp_timeout=topology.collective_timeout_s,
         ddp_find_unused_parameters=False,
         deepspeed=topology.deepspeed,
-        activation_checkpointing=topology.gradient_checkpointing,
-        activation_checkpointing_kwargs={"use_reentrant": False},
+        # The names every transformers from the floor (5.16.1) to 5.24 accepts; 5.23 renamed them
+        # activation_checkpointing* and keeps these as aliases.
+        gradient_checkpointing=topology.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
         remove_unused_columns=False,
         dataloader_num_workers=0,
         report_to="none",
@@ -130,6 +133,12 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
     out.mkdir(parents=True, exist_ok=True)
 
     args = training_arguments(config, out)  # starts the process group under torchrun
+    if config.topology.deepspeed is not None and dist.is_initialized():
+        # With use_cpu, accelerate started torch.distributed itself; DeepSpeed's comm layer must
+        # wrap that group, or zero.Init sees a world of one and the batch-size check fails.
+        import deepspeed
+
+        deepspeed.init_distributed(dist_backend=config.topology.backend)
     if args.process_index == 0:
         remove_incomplete(out)
         if config.checkpoint_uri and latest_complete_checkpoint(out) is None:
@@ -157,12 +166,16 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
         processing_class=tokenizer,
         callbacks=[
             StepMetricsCallback(
-                counter, model.config, model.num_parameters(), config.precision, metrics_path
+                counter, model.config, parameter_count(model), config.precision, metrics_path
             ),
             CompleteCheckpointCallback(out, config.save_total_limit, config.checkpoint_uri),
         ],
         loss_chunk_size=config.loss_chunk_size,
         step_counter=counter,
+        per_example_mean=not config.packing,
+        train_sampler=LengthGroupedStepSampler(
+            [len(row["input_ids"]) for row in rows], config.global_batch_size, config.length_group_steps, config.seed
+        ),
     )
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     save_final_model(trainer, tokenizer, out / "model")
@@ -193,11 +206,21 @@ def _collator():
 
 
 def save_final_model(trainer, tokenizer, target: Path) -> None:
-    """safetensors + tokenizer in ``target``, swapped in whole (ZeRO-3 gathers on every rank)."""
+    """safetensors + tokenizer in ``target``, swapped in whole.
+
+    Under ZeRO-3 the checkpoints keep shards only (``stage3_gather_16bit_weights_on_model_save``
+    off), so the full weights are gathered here, once, by every rank together.
+    """
     import torch.distributed as dist
 
     staging = target.with_name(f".{target.name}.partial")
-    trainer.save_model(str(staging))  # every rank takes part in the ZeRO-3 gather
+    engine = trainer.model_wrapped
+    if trainer.is_deepspeed_enabled and engine.zero_optimization_partition_weights():
+        state_dict = engine._zero3_consolidated_16bit_state_dict()  # every rank; rank 0 gets it
+        if trainer.is_world_process_zero():
+            trainer.accelerator.unwrap_model(trainer.model).save_pretrained(staging, state_dict=state_dict)
+    else:
+        trainer.save_model(str(staging))
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(staging)
         if target.exists():

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from s1.train.config import RecipeError, available_recipes, load_recipe, parse_overrides
+from s1.train.config import RecipeError, available_recipes, load_recipe, load_topology, parse_overrides
 
 
 def test_shipped_recipes_load_with_s1_numbers():
@@ -33,6 +33,8 @@ def test_overrides_are_typed_and_reach_the_topology():
         ({"global_batch_size": 3, "topology.processes_per_node": 2}, "not a multiple of the world size"),
         ({"precision": "bf16"}, "bf16 needs a GPU"),
         ({"topology.backend": "nccl"}, "gloo"),
+        ({"topology": "cpu-zero3", "topology.env": {"OMP_NUM_THREADS": "1"}}, "DS_ACCELERATOR: cpu"),
+        ({"topology": "cpu-zero3", "topology.deepspeed": {"bf16": {"enabled": True}}}, "bf16 needs a GPU"),
     ],
 )
 def test_bad_values_fail_with_the_key(overrides, message):
@@ -48,3 +50,11 @@ def test_recipe_from_file_and_unknown_name(tmp_path: Path):
         load_recipe("nope")
     with pytest.raises(RecipeError, match="key=value"):
         parse_overrides(["learning_rate"])
+
+
+def test_cpu_zero3_is_the_production_deepspeed_section_in_fp32():
+    cpu, gpu = load_recipe("tiny-qwen", {"topology": "cpu-zero3"}).topology, load_topology("2x8-h100-zero3")
+    assert (cpu.device, cpu.backend, cpu.env["DS_ACCELERATOR"]) == ("cpu", "gloo", "cpu")
+    assert cpu.deepspeed["bf16"] == {"enabled": False}
+    assert {k: v for k, v in cpu.deepspeed.items() if k != "bf16"} == {
+        k: v for k, v in gpu.deepspeed.items() if k != "bf16"}

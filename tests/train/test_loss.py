@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from s1.format import IGNORE_INDEX
@@ -51,3 +52,24 @@ def test_trainer_loss_matches_the_models_own_loss(tiny_qwen_dir, qwen_tokenizer)
             count += n
     assert count == int((batch["shift_labels"] != IGNORE_INDEX).sum())
     torch.testing.assert_close(ours, torch.as_tensor(reference), atol=1e-3, rtol=1e-4)
+
+
+def test_extra_empty_chunks_add_nothing_and_too_few_are_refused():
+    """Ranks agree on the largest chunk count: a rank with fewer targets runs empty chunks."""
+    torch.manual_seed(1)
+    head = torch.nn.Linear(8, 20, bias=False)
+    calls = []
+    head.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    hidden = torch.randn(1, 11, 8, requires_grad=True)
+    labels = torch.randint(0, 20, (1, 11))
+    exact = chunked_cross_entropy_sum(hidden, head, labels, chunk_size=4)
+    (exact_grad,) = torch.autograd.grad(exact, hidden)
+    assert calls == [4, 4, 3, 3, 4, 4]  # three chunks, recomputed in backward (last first)
+    calls.clear()
+    padded = chunked_cross_entropy_sum(hidden, head, labels, chunk_size=4, num_chunks=5)
+    (padded_grad,) = torch.autograd.grad(padded, hidden)
+    assert calls == [4, 4, 3, 0, 0, 0, 0, 3, 4, 4]  # the empty chunks are called and recomputed too
+    torch.testing.assert_close(padded, exact)
+    torch.testing.assert_close(padded_grad, exact_grad)
+    with pytest.raises(ValueError, match="cannot hold 11 targets"):
+        chunked_cross_entropy_sum(hidden, head, labels, chunk_size=4, num_chunks=2)
