@@ -195,15 +195,17 @@ def _submit(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"unknown pipeline parameters {unknown}; known: {sorted(known_parameters())}")
     client = kfp.Client(host=args.host, namespace=args.namespace)
-    run = client.create_run_from_pipeline_package(
-        str(args.package),
-        arguments=params,
-        run_name=args.run_name,
-        experiment_name=args.experiment,
-        namespace=args.namespace,
-        enable_caching=False if args.no_cache else None,
-        service_account=args.service_account or None,
-    )
+    # kfp.Client prints the experiment and run links; with --json, stdout carries only JSON.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        run = client.create_run_from_pipeline_package(
+            str(args.package),
+            arguments=params,
+            run_name=args.run_name,
+            experiment_name=args.experiment,
+            namespace=args.namespace,
+            enable_caching=False if args.no_cache else None,
+            service_account=args.service_account or None,
+        )
     url = f"{args.host.rstrip('/')}/#/runs/details/{run.run_id}"
     result = {"run_id": run.run_id, "url": url}
     print(json.dumps(result) if args.json else f"started run {run.run_id}: {url}", flush=True)

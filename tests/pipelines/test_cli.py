@@ -52,3 +52,57 @@ def test_compile_kubernetes_manifests(tmp_path):
 def test_run_local_rejects_bad_overrides(tmp_path, capsys):
     assert main(["pipeline", "run-local", "--out", str(tmp_path), "--set", "epochs"]) == 2
     assert "--set 'epochs'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def kfp_api():
+    """A KFP v2beta1 API stand-in that the real kfp.Client talks to; keeps the runs it is sent."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    runs = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else {}
+            if self.path.startswith("/apis/v2beta1/runs") and self.command == "POST":
+                runs.append(body)
+                reply = {"run_id": f"run-{len(runs)}"}
+            elif self.path.startswith("/apis/v2beta1/experiments"):
+                reply = {"experiments": []} if self.command == "GET" else {"experiment_id": "e1"}
+            else:
+                reply = {"multi_user": False}
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", runs
+    server.shutdown()
+    server.server_close()
+
+
+def test_submit_runs_as_the_projects_service_account(kfp_api, capsys):
+    """Without it KFP's default runner (no serving.kserve.io rights) would run the deploy step."""
+    import json
+
+    from pipelines.cluster import SERVICE_ACCOUNT
+
+    host, runs = kfp_api
+    assert main(["pipeline", "submit", "--host", host, "--param", "n=8", "--json"]) == 0
+    assert main(["pipeline", "submit", "--host", host, "--service-account", "other-sa", "--json"]) == 0
+    assert [run["service_account"] for run in runs] == [SERVICE_ACCOUNT, "other-sa"]
+    assert runs[0]["runtime_config"]["parameters"]["n"] == 8
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # --json: only JSON on stdout
+    assert [result["run_id"] for result in printed] == ["run-1", "run-2"]
