@@ -23,9 +23,10 @@ class Line:
     error: str | None = None
 
 
-def read_jsonl(path: Path) -> Iterator[Line]:
-    """Every non-empty line of a UTF-8 JSONL file, in order (invalid UTF-8 raises)."""
-    with Path(path).open(encoding="utf-8", errors="strict") as handle:
+def read_jsonl(path: Path, errors: str = "strict") -> Iterator[Line]:
+    """Every non-empty line of a UTF-8 JSONL file, in order (invalid UTF-8 raises, unless
+    ``errors="replace"``)."""
+    with Path(path).open(encoding="utf-8", errors=errors) as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue

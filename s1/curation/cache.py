@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from s1.curation.client import ChatResult
+from s1.jsonl import read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +53,18 @@ class CallCache:
         """Read existing entries; True when the file ends without a newline (torn write)."""
         if not self.path.exists():
             return False
-        data = self.path.read_bytes()
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            if not line.strip():
-                continue
+        # errors="replace": a write cut inside a multi-byte character is one bad line, not a crash.
+        for line in read_jsonl(self.path, errors="replace"):
             try:
-                record = json.loads(line)
-                self._entries[record["key"]] = ChatResult.from_dict(record["result"])
-            except (ValueError, KeyError, TypeError):
+                self._entries[line.value["key"]] = ChatResult.from_dict(line.value["result"])
+            except (KeyError, TypeError):
                 log.warning("%s:%d: unreadable cache line skipped (a write cut off by a crash?)",
-                            self.path, number)
-        return bool(data) and not data.endswith(b"\n")
+                            self.path, line.number)
+        with self.path.open("rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
 
     def __len__(self) -> int:
         return len(self._entries)
