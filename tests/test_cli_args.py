@@ -41,7 +41,19 @@ def test_repeated_space_and_comma_forms_accumulate():
      ("budgets", "overrides"), ([8, 16, 32, 64], ["a=1", "b=2", "c=3"])),
     (["pipeline", "submit", "--host", "h", "--param", "n=1", "budgets=[1,2]", "--param", "seed=3"],
      ("params",), (["n=1", "budgets=[1,2]", "seed=3"],)),
+    (["train", "--recipe", "r", "--data", "d", "--out", "o", "--set", "a=1", "b=2", "--set", "c=3"],
+     ("overrides",), (["a=1", "b=2", "c=3"],)),
+    (["pool", "synth", "--n", "1", "--out", "p", "--domains", "counting=3,geometry", "--domains", "x"],
+     ("domains",), (["counting=3", "geometry", "x"],)),
 ])
+
 def test_every_command_accumulates(argv, dest, expected):
     args = build_parser().parse_args(argv)
     assert tuple(getattr(args, name) for name in dest) == expected
+
+
+def test_the_training_worker_accumulates_overrides():
+    from s1.train.worker import parse_args
+
+    args = parse_args(["--recipe", "r", "--data", "d", "--out", "o", "--set", "a=1", "b=2", "--set", "c=3"])
+    assert args.overrides == ["a=1", "b=2", "c=3"]

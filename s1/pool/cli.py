@@ -9,6 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
+from s1.cli_args import add_list_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     pool = subparsers.add_parser("pool", help="synthetic question pools")
@@ -21,9 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--n", type=int, required=True, help="number of questions")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pool)")
     synth.add_argument("--out", type=Path, required=True, help="JSONL file to write")
-    synth.add_argument(
-        "--domains", type=_domains, default=None,
-        help="comma-separated domains, optionally weighted (counting=3,arithmetic=1); "
+    add_list_argument(
+        synth, "--domains", commas=True,
+        help="domains, optionally weighted (counting=3 arithmetic=1, or comma separated); "
         "default: all, in the standard mix",
     )
     synth.add_argument(
@@ -34,16 +36,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     synth.set_defaults(func=_synth)
 
 
-def _domains(text: str) -> dict[str, float]:
+def _domains(items: list[str] | None) -> dict[str, float] | None:
+    if items is None:
+        return None
     weights = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in items:
         name, _, weight = item.partition("=")
         try:
             weights[name] = float(weight) if weight else 1.0
         except ValueError:
-            raise argparse.ArgumentTypeError(f"bad weight in {item!r}") from None
-    if not weights:
-        raise argparse.ArgumentTypeError("no domains given")
+            raise ValueError(f"--domains: bad weight in {item!r}") from None
     return weights
 
 
@@ -54,7 +56,7 @@ def _synth(args: argparse.Namespace) -> int:
     from s1.jsonl import write_jsonl
     from s1.pool.synth import synthesize_pool
 
-    rows = synthesize_pool(args.n, args.seed, args.domains)
+    rows = synthesize_pool(args.n, args.seed, _domains(args.domains))
     if args.defects:
         rows += defective_rows(args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)

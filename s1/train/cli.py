@@ -15,6 +15,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from s1.cli_args import add_list_argument
+
 LAUNCHER_GROUP = "s1.train_launchers"
 
 
@@ -60,8 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="processes per node (default: the topology's)")
     train.add_argument("--nnodes", type=int, default=None,
                        help="torchrun agents on 127.0.0.1 (local) or pods (cluster); default: the topology's")
-    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a recipe value, e.g. learning_rate=2e-5 or topology.nodes=1; repeatable")
+    add_list_argument(train, "--set", dest="overrides", default=[], metavar="KEY=VALUE",
+                      help="override recipe values, e.g. learning_rate=2e-5 topology.nodes=1; repeatable")
     train.add_argument("--dry-run", action="store_true",
                        help="validate and print what would run (a cluster job as YAML) without training")
     train.add_argument("--json", action="store_true", help="print the run summary as JSON")

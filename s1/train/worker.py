@@ -12,14 +12,16 @@ import os
 import sys
 from pathlib import Path
 
+from s1.cli_args import add_list_argument
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m s1.train.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", required=True, help="recipe name (s1/recipes/train) or YAML file")
     parser.add_argument("--data", type=Path, required=True, help="folder with selected.jsonl, or a .jsonl file")
     parser.add_argument("--out", type=Path, required=True, help="checkpoints, metrics.jsonl, model/")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a recipe value (topology.<key> for the topology); repeatable")
+    add_list_argument(parser, "--set", dest="overrides", default=[], metavar="KEY=VALUE",
+                      help="override recipe values (topology.<key> for the topology); repeatable")
     return parser.parse_args(argv)
 
 
