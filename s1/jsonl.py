@@ -36,6 +36,17 @@ def read_jsonl(path: Path, errors: str = "strict") -> Iterator[Line]:
                 yield Line(number, error=f"invalid JSON ({error.msg} at column {error.colno})")
 
 
+def load_jsonl(path: Path) -> list[Any]:
+    """Every value of a JSONL file this project wrote; a line that does not parse is an error
+    naming the file and line (for files that are never hand-edited: samples, metrics)."""
+    values = []
+    for line in read_jsonl(path):
+        if line.error is not None:
+            raise ValueError(f"{path}:{line.number}: {line.error}")
+        values.append(line.value)
+    return values
+
+
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     """Write atomically (temp file + rename): readers never see half a file."""
     partial = path.with_name(path.name + ".partial")

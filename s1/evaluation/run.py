@@ -22,6 +22,7 @@ from s1.evaluation.grading import grade_answer
 from s1.evaluation.report import write_reports
 from s1.evaluation.summary import benchmark_summary, kfp_metrics
 from s1.format import generation_prompt
+from s1.jsonl import load_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _resume(config: EvaluationConfig, samples_path: Path) -> set[tuple]:
     config_path.write_text(json.dumps(identity, indent=2) + "\n")
     if not samples_path.exists():
         return set()
-    return {_key(r["benchmark"], r["budget"], r["id"], r["sample"]) for r in _read(samples_path)}
+    return {_key(r["benchmark"], r["budget"], r["id"], r["sample"]) for r in load_jsonl(samples_path)}
 
 
 def _key(benchmark: str, budget: str, qid: str, sample: int) -> tuple:
@@ -135,11 +136,6 @@ def _record(config, spec, point, sample, question, prompt, generation) -> dict[s
     }
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def _finish(
     config: EvaluationConfig,
     specs: Sequence[DatasetSpec],
@@ -149,7 +145,7 @@ def _finish(
     """Metrics over exactly this run's questions and points (a resumed file may hold more)."""
     labels = [point.label for point in config.points()]
     wanted = {(name, q.id) for name, qs in questions.items() for q in qs}
-    records = [r for r in _read(samples_path)
+    records = [r for r in load_jsonl(samples_path)
                if (r["benchmark"], r["id"]) in wanted and r["budget"] in labels
                and r["sample"] < config.samples]
     benchmarks = {}

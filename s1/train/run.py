@@ -17,6 +17,7 @@ from typing import Any
 
 from s1.cache import cache_dir
 from s1.format import delimiter_ids
+from s1.jsonl import load_jsonl
 from s1.train.checkpoints import (
     CompleteCheckpointCallback,
     download_latest_checkpoint,
@@ -239,7 +240,6 @@ def _logged_tokens(metrics_path: Path) -> int:
     """Tokens trained on over the whole run, resumed segments included (last record per step)."""
     per_step: dict[int, int] = {}
     if metrics_path.is_file():
-        for line in metrics_path.read_text().splitlines():
-            record = json.loads(line)
+        for record in load_jsonl(metrics_path):
             per_step[record["step"]] = record.get("tokens", 0)
     return sum(per_step.values())
