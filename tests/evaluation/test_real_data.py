@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from s1.evaluation.benchmarks import load_questions, resolve_benchmark
 
 
@@ -47,3 +49,28 @@ def test_olympiadbench_answer_lists_become_one_answer(data_dir):
     questions = load_questions(resolve_benchmark(
         f"olympiadbench={data_dir / 'olympiadbench_math_en.jsonl'}"))
     assert len(questions) == 675 and all(q.answer and not q.answer.startswith("[") for q in questions)
+
+
+@pytest.mark.slow
+def test_s1_evaluate_runs_the_same_questions_from_csv_jsonl_and_parquet(data_dir, tmp_path, tiny_qwen_dir):
+    """The command itself: three copies of AIME, three sweeps, the same prompts and golds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from s1.cli import main
+
+    with (data_dir / "aime_1983_2024.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:3]
+    (tmp_path / "aime.jsonl").write_text("".join(
+        json.dumps({**row, "Answer": int(row["Answer"])}) + "\n" for row in rows))
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "aime.parquet")
+    seen = []
+    for path in (data_dir / "aime_1983_2024.csv", tmp_path / "aime.jsonl", tmp_path / "aime.parquet"):
+        out = tmp_path / path.suffix.lstrip(".")
+        assert main(["evaluate", "--model", str(tiny_qwen_dir), "--benchmark", f"aime={path}",
+                     "--limit", "3", "--budgets", "4", "--max-answer-tokens", "4",
+                     "--out", str(out)]) == 0
+        samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+        seen.append([(s["id"], s["prompt"], s["gold"]) for s in samples])
+    assert len(seen[0]) == 3 and seen[0] == seen[1] == seen[2]
+    assert seen[0][0][0] == "1983-1" and seen[0][0][2] == "60"
