@@ -124,3 +124,22 @@ def test_grading_helpers():
 def _copy(question: Question) -> Question:
     return Question(id=question.id, source=question.source, question=question.question,
                     answer=question.answer)
+
+
+def test_proof_questions_are_graded_by_the_model_grader_against_the_solution(tmp_path, chat_server):
+    proof = Question(id="proof", source="omnimath", question="Prove that n^3 - n is divisible by 6.",
+                     answer="", solution="n^3 - n = (n-1)n(n+1), a product of three consecutive integers.")
+
+    def reply(model: str, prompt: str) -> dict:
+        if model == "small":
+            return {"content": "It factors as (n-1)n(n+1): three consecutive integers. QED"}
+        reference = prompt.split("Correct answer:\n", 1)[1]
+        return {"content": "Same argument.\nYes" if "three consecutive" in reference else "No"}
+
+    chat_server.respond = reply
+    with CallCache(tmp_path / "calls.jsonl") as cache:
+        kept, drops, stats = filter_by_difficulty([proof], [_client(chat_server, "small")],
+                                                  _client(chat_server, "grader"), cache)
+    assert not kept and drops[0].detail == "solved by small"
+    (grader_prompt,) = chat_server.prompts("grader")
+    assert proof.solution in grader_prompt
