@@ -32,7 +32,7 @@ class FakeKubeAPI:
         self.pods: list[dict] = []
         self.log_text = "step 1 loss 2.0\nstep 2 loss 1.5\n"
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:

@@ -87,7 +87,7 @@ def kfp_api():
         do_GET = do_POST = _handle
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", runs
     server.shutdown()
     server.server_close()
