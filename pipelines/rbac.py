@@ -5,11 +5,12 @@
 - `s1-runner`: the Kubernetes API calls the s1 steps make (`STEP_API_CALLS`, declared by the
   code that makes them; a test records the calls really made and compares).
 - `s1-kfp-runtime`: what KFP's own driver and launcher and Argo's executor call in the run's
-  namespace when the run's pods use this account instead of KFP's default runner: the
-  `kfp-launcher` / `metadata-grpc-configmap` ConfigMaps and the artifact-store Secret (KFP 2.17
-  `manifests/kustomize/base/pipeline/pipeline-runner-role.yaml` and the multi-user profile
-  controller's `sync.py`), and Argo's `workflowtaskresults` (KFP 2.17
-  `manifests/kustomize/base/installs/multi-user/view-edit-cluster-roles.yaml`).
+  namespace once the run's pods use this account instead of KFP's default runner (read in KFP
+  2.17.0's sources and Argo's docs, not run here): the pod reads itself (driver
+  `backend/src/v2/driver/k8s.go`, launcher `backend/src/v2/component/launcher_v2.go`), the
+  `kfp-launcher` ConfigMap (`backend/src/v2/config/env.go`), the artifact store's Secret
+  (`backend/src/v2/objectstore/object_store.go`), and Argo's executor reports outputs as
+  `workflowtaskresults` (argo-workflows `docs/workflow-rbac.md`: "the minimum for the executor").
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pipelines.cluster import SERVICE_ACCOUNT
 # (API group, resource, verb) per pipeline step that talks to the Kubernetes API.
 STEP_API_CALLS = {"train": launchers.API_CALLS, "deploy": inferenceservice.API_CALLS}
 KFP_RUNTIME_RULES = [
-    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["kfp-launcher"], "verbs": ["get"]},
+    # The artifact store's Secret is named by kfp-launcher's config (mlpipeline-minio-artifact by default).
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
-    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "patch"]},
     {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
 ]
 STEPS_ROLE = "s1-runner"
