@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -156,20 +157,44 @@ def _barrier() -> None:
 
 
 class CompleteCheckpointCallback(TrainerCallback):
-    """After each save: wait for every rank, mark the checkpoint complete, mirror it, rotate."""
+    """After each save: wait for every rank, mark the checkpoint complete, mirror it, rotate.
+
+    The mirror upload (minutes for a 32B checkpoint) runs on a background thread of rank 0, one
+    checkpoint at a time, so no rank waits for it inside a collective that has a timeout; local
+    rotation then follows each upload, so a checkpoint is never deleted while it goes up.
+    ``wait_for_uploads`` is called once every collective is done (after the final save).
+    """
 
     def __init__(self, out: Path, save_total_limit: int, checkpoint_uri: str | None = None):
         self.out = Path(out)
         self.save_total_limit = save_total_limit
         self.checkpoint_uri = checkpoint_uri
+        self._uploads: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
 
     def on_save(self, args, state, control, **kwargs):
         _barrier()
         if state.is_world_process_zero:
             checkpoint = self.out / f"checkpoint-{state.global_step}"
             mark_complete(checkpoint, state.global_step, args.world_size)
-            if self.checkpoint_uri:
-                upload_checkpoint(checkpoint, self.checkpoint_uri, self.save_total_limit)
-            keep_newest_complete(self.out, self.save_total_limit)
             log.info("checkpoint %s complete", checkpoint)
+            if self.checkpoint_uri:
+                if self._uploads is None:
+                    self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-mirror")
+                self._pending.append(self._uploads.submit(self._mirror, checkpoint))
+            else:
+                keep_newest_complete(self.out, self.save_total_limit)
         _barrier()
+
+    def _mirror(self, checkpoint: Path) -> None:
+        upload_checkpoint(checkpoint, self.checkpoint_uri, self.save_total_limit)
+        keep_newest_complete(self.out, self.save_total_limit)
+
+    def wait_for_uploads(self) -> None:
+        """Block until every queued upload ended; re-raise the first failure."""
+        pending, self._pending = self._pending, []
+        if self._uploads is not None:
+            self._uploads.shutdown(wait=True)
+            self._uploads = None
+        for future in pending:
+            future.result()

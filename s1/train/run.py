@@ -156,6 +156,7 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
         attn_implementation=config.topology.attn_implementation,
     )
     counter = StepCounter()
+    checkpoints = CompleteCheckpointCallback(out, config.save_total_limit, config.checkpoint_uri)
     metrics_path = out / METRICS_FILE
     from s1.train.trainer import PackedSFTTrainer
 
@@ -169,7 +170,7 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
             StepMetricsCallback(
                 counter, model.config, parameter_count(model), config.precision, metrics_path
             ),
-            CompleteCheckpointCallback(out, config.save_total_limit, config.checkpoint_uri),
+            checkpoints,
         ],
         loss_chunk_size=config.loss_chunk_size,
         step_counter=counter,
@@ -180,6 +181,7 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
     )
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     save_final_model(trainer, tokenizer, out / "model")
+    checkpoints.wait_for_uploads()  # after the last collective: no rank waits on an upload
 
     summary = {
         "recipe": config.name,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from s1.train.checkpoints import (
     MARKER,
+    checkpoint_dirs,
     download_latest_checkpoint,
     mark_complete,
     remote_checkpoints,
@@ -82,6 +85,34 @@ def test_download_without_a_complete_remote_checkpoint_does_nothing(tmp_path):
     assert download_latest_checkpoint(f"file://{tmp_path}/missing", tmp_path) is None
     fake_checkpoint(tmp_path / "remote", 7, complete=False)
     assert download_latest_checkpoint(f"file://{tmp_path}/remote", tmp_path / "out") is None
+
+
+def test_upload_runs_off_the_training_path_and_rotation_waits_for_it(tmp_path, monkeypatch):
+    """on_save returns (ranks go back to training) while the upload is still running."""
+    from s1.train import checkpoints
+
+    started, release = threading.Event(), threading.Event()
+    real_upload = checkpoints.upload_checkpoint
+
+    def held_upload(checkpoint, uri, keep):
+        started.set()
+        assert release.wait(30)
+        return real_upload(checkpoint, uri, keep)
+
+    monkeypatch.setattr(checkpoints, "upload_checkpoint", held_upload)
+    out, uri = tmp_path / "out", f"file://{tmp_path}/remote"
+    callback = checkpoints.CompleteCheckpointCallback(out, save_total_limit=1, checkpoint_uri=uri)
+    for step in (1, 2):
+        fake_checkpoint(out, step, complete=False)
+        callback.on_save(SimpleNamespace(world_size=1), SimpleNamespace(global_step=step, is_world_process_zero=True), None)
+    assert started.wait(30)
+    assert remote_checkpoints(uri) == []  # nothing up yet, and both saves already returned
+    # Marked complete at once; not rotated away while the upload may still read it.
+    assert [(step, checkpoints.is_complete(path)) for step, path in checkpoint_dirs(out)] == [(1, True), (2, True)]
+    release.set()
+    callback.wait_for_uploads()
+    assert [(step, done) for step, _, done in remote_checkpoints(uri)] == [(2, True)]
+    assert [step for step, _ in checkpoint_dirs(out)] == [2]
 
 
 @pytest.mark.slow
