@@ -14,6 +14,8 @@ drops), normalised words (s1/curation/ngrams.py), and normalised words ignoring 
    hardest problems include AIME ones, written in MATH's LaTeX). Reference copies: pairs whose
    texts, lowercased with all whitespace removed, match at a difflib ratio >= 0.9 (independent
    of either word rule). Recall: reference copies dropped / reference copies.
+3. AGIEval `math` against Omni-MATH and OlympiadBench (olympiad sources, few true copies): how
+   many drops each rule makes where reference copies are rare.
 
 Prints one line per rule and measurement; the last line is one JSON object.
 """
@@ -64,7 +66,8 @@ def measure(texts: list[str], evals: list[EvalQuestion], copies: set[int], rule:
     seconds = time.perf_counter() - start
     dropped = {m.index for m in matches}
     others = [m for m in matches if m.index not in copies]
-    return {"recall": round(len(dropped & copies) / len(copies), 4), "copies": len(copies),
+    recall = len(dropped & copies) / len(copies) if copies else None
+    return {"recall": None if recall is None else round(recall, 4), "copies": len(copies),
             "caught": len(dropped & copies), "drops": len(dropped),
             "other_drops": len(others),
             "other_drops_boilerplate_only": sum(m.boilerplate_only for m in others),
@@ -95,6 +98,14 @@ def agieval(data: Path) -> tuple[list[str], list[EvalQuestion], set[int]]:
     return pool, evals, reference_copies(pool, [e.question for e in evals])
 
 
+def agieval_olympiad(data: Path) -> tuple[list[str], list[EvalQuestion], set[int]]:
+    pool = [q.question for q in ingest([f"agieval_math={data / 'agieval_math.jsonl'}"]).questions]
+    evals = [EvalQuestion(q.id, q.source, q.question) for q in ingest([
+        f"omnimath={data / 'omnimath_rule.jsonl'}",
+        f"olympiadbench={data / 'olympiadbench_math_en.jsonl'}"]).questions]
+    return pool, evals, reference_copies(pool, [e.question for e in evals])
+
+
 def reference_copies(pool: list[str], evals: list[str], ratio: float = 0.9) -> set[int]:
     """Pool texts that are an eval text up to whitespace and case (difflib ratio >= `ratio`),
     checked on pairs that share any normalised 5-gram (a loose prefilter)."""
@@ -121,13 +132,14 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     for name, (texts, evals, copies) in {"planted_aime22_24": planted(args.data, args.seed),
-                                         "agieval_vs_aime": agieval(args.data)}.items():
+                                         "agieval_vs_aime": agieval(args.data),
+                                         "agieval_vs_olympiad": agieval_olympiad(args.data)}.items():
         results[name] = {"pool": len(texts), "eval": len(evals)}
         for rule_name, rule in RULES.items():
             figures = measure(texts, evals, copies, rule)
             results[name][rule_name] = figures
-            print(f"{name:18} {rule_name:30} recall {figures['caught']}/{figures['copies']} "
-                  f"= {figures['recall']:.3f}; other drops {figures['other_drops']} "
+            print(f"{name:19} {rule_name:30} recall {figures['caught']}/{figures['copies']}; "
+                  f"other drops {figures['other_drops']} "
                   f"({figures['other_drops_boilerplate_only']} boilerplate only)")
     print(json.dumps(results))
 
