@@ -226,8 +226,6 @@ class ClusterJobLauncher:
         from kubernetes.client.exceptions import ApiException
 
         pods = core.list_namespaced_pod(spec.namespace, label_selector=self.kind.master_selector(spec.name)).items
-        # TrainJob's node pods share labels; rank 0 is the Indexed Job's completion index 0.
-        pods = [p for p in pods if (p.metadata.annotations or {}).get("batch.kubernetes.io/job-completion-index", "0") == "0"]
         if not pods:
             return cursor
         pod = pods[0]

@@ -46,8 +46,10 @@ RESERVED_ENV = ("PET_NNODES", "PET_NPROC_PER_NODE", "PET_NODE_RANK", "PET_MASTER
 
 
 def master_pod_selector(job_name: str) -> str:
-    """Label selector of the job's node pods (JobSet's labels); rank 0 is completion index 0."""
-    return f"jobset.sigs.k8s.io/jobset-name={job_name},jobset.sigs.k8s.io/replicatedjob-name={NODE}"
+    """Label selector of rank 0's pod: JobSet's labels, and the Indexed Job's completion index 0
+    (the pod PET_MASTER_ADDR names, `<job>-node-0-0`)."""
+    return (f"jobset.sigs.k8s.io/jobset-name={job_name},jobset.sigs.k8s.io/replicatedjob-name={NODE},"
+            "jobset.sigs.k8s.io/job-index=0,batch.kubernetes.io/job-completion-index=0")  # fmt: skip
 
 
 def _secret_env(spec: TrainingJobSpec) -> list[dict]:

@@ -3,7 +3,8 @@ HTTP to it, and it records every call as RBAC sees it (API group, resource, verb
 
 It keeps custom objects by (plural, name); a created job takes the next outcome from its plural's
 queue ("Succeeded", "Failed", "Complete") as its condition, so tests script retries. `on_create`
-hooks stand in for what the cluster would do (training pods writing summary.json to the volume).
+hooks stand in for what the cluster would do (training pods writing summary.json to the volume);
+pods are listed by label selector, so a selector that misses the operator's labels finds nothing.
 (Named so that no other test folder's module shadows it.)
 """
 
@@ -128,17 +129,21 @@ class FakeKubeAPI:
             def _core(self, parts: dict) -> None:
                 if parts.get("sub") == "log":
                     return self._reply(200, api.log_text)
-                return self._reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": api.pods})
+                # Equality-based label selectors, as the API server applies them.
+                terms = parse_qs(urlparse(self.path).query).get("labelSelector", [""])[0]
+                wanted = dict(term.split("=", 1) for term in terms.split(",") if term)
+                pods = [p for p in api.pods if wanted.items() <= p["metadata"].get("labels", {}).items()]
+                return self._reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods})
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         return Handler
 
 
-def running_pod(name: str, container: str, annotations: dict | None = None) -> dict:
-    """A pod whose `container` has started: the launcher reads its log."""
+def running_pod(name: str, container: str, labels: dict[str, str]) -> dict:
+    """A pod whose `container` has started, with the labels its operator gives it."""
     return {
-        "metadata": {"name": name, "namespace": "s1", "uid": f"uid-{name}", "annotations": annotations or {}},
+        "metadata": {"name": name, "namespace": "s1", "uid": f"uid-{name}", "labels": labels},
         "status": {"containerStatuses": [{"name": container, "restartCount": 0, "ready": True, "image": "i",
                                           "imageID": "i", "state": {"running": {}}}]},
     }  # fmt: skip

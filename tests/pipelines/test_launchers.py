@@ -77,7 +77,8 @@ def test_rank_zero_pod_selectors():
         "training.kubeflow.org/job-name=s1-train-x,training.kubeflow.org/job-role=master"
     )
     assert trainjob.master_pod_selector("s1-train-x") == (
-        "jobset.sigs.k8s.io/jobset-name=s1-train-x,jobset.sigs.k8s.io/replicatedjob-name=node"
+        "jobset.sigs.k8s.io/jobset-name=s1-train-x,jobset.sigs.k8s.io/replicatedjob-name=node,"
+        "jobset.sigs.k8s.io/job-index=0,batch.kubernetes.io/job-completion-index=0"
     )
 
 

@@ -18,6 +18,17 @@ from pipelines.rbac import STEP_API_CALLS, step_rules
 from pipelines.training_job import TrainingJobSpec
 
 SPEC = TrainingJobSpec(name="s1-train-rbac", namespace="s1", num_nodes=2, gpus_per_node=8, backoff_limit=1)
+# The labels the operators put on rank 0's pod: training operator v1.9.4 (common_types.go
+# JobNameLabel, JobRoleLabel); JobSet, and the Indexed Job's completion index (Trainer v2.3.0
+# hack/e2e-run-notebook.sh selects rank 0's log by them).
+PYTORCH_MASTER = running_pod("s1-train-rbac-master-0", "pytorch", {
+    "training.kubeflow.org/job-name": "s1-train-rbac", "training.kubeflow.org/job-role": "master",
+    "training.kubeflow.org/replica-type": "master"})  # fmt: skip
+TRAINJOB_RANK0 = running_pod("s1-train-rbac-node-0-0-x", "node", {
+    "jobset.sigs.k8s.io/jobset-name": "s1-train-rbac", "jobset.sigs.k8s.io/replicatedjob-name": "node",
+    "jobset.sigs.k8s.io/job-index": "0", "batch.kubernetes.io/job-completion-index": "0"})  # fmt: skip
+TRAINJOB_RANK1 = running_pod("s1-train-rbac-node-0-1-y", "node", {
+    **TRAINJOB_RANK0["metadata"]["labels"], "batch.kubernetes.io/job-completion-index": "1"})  # fmt: skip
 
 
 @pytest.fixture
@@ -37,7 +48,7 @@ def quiet(_line: str) -> None:
 
 def test_pytorchjob_first_run_streams_the_master_log(api):
     api.outcomes["pytorchjobs"] = ["Succeeded"]
-    api.pods = [running_pod("s1-train-rbac-master-0", "pytorch")]
+    api.pods = [TRAINJOB_RANK1, PYTORCH_MASTER]
     lines = []
     result = ClusterJobLauncher(PYTORCHJOB, poll_seconds=0.01).run(SPEC, log=lines.append)
     assert result["status"] == "Succeeded"
@@ -63,11 +74,14 @@ def test_a_running_or_succeeded_job_is_attached_to(api):
 
 def test_a_failed_trainjob_is_resubmitted_up_to_the_backoff_limit(api):
     api.outcomes["trainjobs"] = ["Failed", "Complete"]
-    api.pods = [running_pod("s1-train-rbac-node-0-0-x", "node", {"batch.kubernetes.io/job-completion-index": "0"})]
-    result = ClusterJobLauncher(trainjob_kind(), poll_seconds=0.01).run(SPEC, log=quiet)
+    api.pods = [TRAINJOB_RANK1, TRAINJOB_RANK0]
+    api.log_text = "rank 0 step 1\n"
+    lines = []
+    result = ClusterJobLauncher(trainjob_kind(), poll_seconds=0.01).run(SPEC, log=lines.append)
     assert result["status"] == "Succeeded"
     creates = [c for c in api.calls if c == ("trainer.kubeflow.org", "trainjobs", "create")]
     assert len(creates) == 2
+    assert "--- log of s1-train-rbac-node-0-0-x (restart 0) ---" in lines and "rank 0 step 1" in lines
 
     api.objects.clear()
     api.outcomes["trainjobs"] = ["Failed", "Failed"]
@@ -120,7 +134,7 @@ def test_the_role_grants_exactly_the_calls_the_steps_make(api, tmp_path):
     made: dict[str, set] = {}
     api.outcomes["pytorchjobs"] = ["Succeeded"]
     api.add("pytorchjobs", build_pytorchjob(SPEC), outcome="Failed")
-    api.pods = [running_pod("m", "pytorch"), running_pod("n", "node", {"batch.kubernetes.io/job-completion-index": "0"})]
+    api.pods = [PYTORCH_MASTER, TRAINJOB_RANK0]
     ClusterJobLauncher(PYTORCHJOB, poll_seconds=0.01).run(SPEC, log=quiet)
     api.outcomes["trainjobs"] = ["Failed", "Complete"]
     ClusterJobLauncher(trainjob_kind(), poll_seconds=0.01).run(SPEC, log=quiet)
