@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One non-empty line: ``value`` when it parsed, else ``error`` says why not."""
+    """One non-empty line: ``value`` when it parsed, else ``error``, the JSON parser's message."""
 
     number: int
     value: Any = None
@@ -33,7 +33,7 @@ def read_jsonl(path: Path, errors: str = "strict") -> Iterator[Line]:
             try:
                 yield Line(number, json.loads(text))
             except json.JSONDecodeError as error:
-                yield Line(number, error=f"invalid JSON ({error.msg} at column {error.colno})")
+                yield Line(number, error=f"{error.msg} at column {error.colno}")
 
 
 def load_jsonl(path: Path) -> list[Any]:
@@ -42,7 +42,7 @@ def load_jsonl(path: Path) -> list[Any]:
     values = []
     for line in read_jsonl(path):
         if line.error is not None:
-            raise ValueError(f"{path}:{line.number}: {line.error}")
+            raise ValueError(f"{path}:{line.number}: invalid JSON ({line.error})")
         values.append(line.value)
     return values
 

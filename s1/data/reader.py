@@ -47,7 +47,8 @@ def read_rows(location: str, split: str = "train", config: str | None = None
 
 def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
     for line in read_jsonl(path):
-        yield f"{path}:{line.number}", line.value if line.error is None else InvalidRow(line.error)
+        yield f"{path}:{line.number}", (line.value if line.error is None
+                                        else InvalidRow(f"invalid JSON ({line.error})"))
 
 
 def _json(path: Path) -> Iterator[tuple[str, Any]]:

@@ -6,13 +6,13 @@ file, the row and the reason, instead of as N rank tracebacks.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from s1.curation.report import SELECTED  # the file curation hands to training
 from s1.format import IGNORE_INDEX, SFTExample, Tokenizer, tokenize_sft_example
+from s1.jsonl import read_jsonl
 
 REQUIRED_TEXT_FIELDS = ("id", "question", "thinking", "answer")
 
@@ -60,31 +60,27 @@ def read_examples(data: Path) -> list[dict]:
     path = data_file(data)
     rows: list[dict] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{line_number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from error
-            if not isinstance(row, dict):
-                raise TrainingDataError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            for key in REQUIRED_TEXT_FIELDS:
-                value = row.get(key)
-                if not isinstance(value, str):
-                    raise TrainingDataError(
-                        f"{where}: field {key!r} must be a string, got {type(value).__name__}"
-                    )
-                if key != "id" and not value.strip():
-                    raise TrainingDataError(f"{where}: field {key!r} is empty")
-            if row["id"] in seen:
+    for line in read_jsonl(path):
+        where = f"{path}:{line.number}"
+        if line.error is not None:
+            raise TrainingDataError(f"{where}: not valid JSON ({line.error})")
+        row = line.value
+        if not isinstance(row, dict):
+            raise TrainingDataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        for key in REQUIRED_TEXT_FIELDS:
+            value = row.get(key)
+            if not isinstance(value, str):
                 raise TrainingDataError(
-                    f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})"
+                    f"{where}: field {key!r} must be a string, got {type(value).__name__}"
                 )
-            seen[row["id"]] = line_number
-            rows.append(row)
+            if key != "id" and not value.strip():
+                raise TrainingDataError(f"{where}: field {key!r} is empty")
+        if row["id"] in seen:
+            raise TrainingDataError(
+                f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})"
+            )
+        seen[row["id"]] = line.number
+        rows.append(row)
     if not rows:
         raise TrainingDataError(f"{path}: no training examples (empty file)")
     return rows
