@@ -21,28 +21,27 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ["S1_CACHE_DIR"] = previous
 
 
+def _shared_folder(variable: str, missing: str) -> Path:
+    """A folder of shared material that `.ci/run` names in `variable`; the test skips without it."""
+    location = os.environ.get(variable)
+    if not location:
+        pytest.skip(f"{variable} is unset: {missing}")
+    path = Path(location)
+    if not path.is_dir():
+        pytest.fail(f"{variable}={location} is not a folder")
+    return path
+
+
 @pytest.fixture(scope="session")
 def crd_dir() -> Path:
     """The upstream PyTorchJob/InferenceService CRDs (`$S1_CRD_DIR`; .ci/run uses ../shared/crds)."""
-    location = os.environ.get("S1_CRD_DIR")
-    if not location:
-        pytest.skip("S1_CRD_DIR is unset: no upstream CRDs to validate PyTorchJob/InferenceService against")
-    path = Path(location)
-    if not path.is_dir():
-        pytest.fail(f"S1_CRD_DIR={location} is not a folder")
-    return path
+    return _shared_folder("S1_CRD_DIR", "no upstream CRDs to validate PyTorchJob/InferenceService against")
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Real public datasets (`$S1_DATA_DIR`; .ci/run uses ../shared/data; see its README)."""
-    location = os.environ.get("S1_DATA_DIR")
-    if not location:
-        pytest.skip("S1_DATA_DIR is unset: no real public datasets to read")
-    path = Path(location)
-    if not path.is_dir():
-        pytest.fail(f"S1_DATA_DIR={location} is not a folder")
-    return path
+    return _shared_folder("S1_DATA_DIR", "no real public datasets to read")
 
 
 @pytest.fixture(scope="session")
