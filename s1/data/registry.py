@@ -7,7 +7,8 @@ home, such as ``pool``), which ``config``/``split``, how its columns map onto a 
 
 References on the command line and in the pipeline take one form everywhere:
 ``NAME`` (a registered dataset at its own location), ``NAME=LOCATION`` (its mapping, another copy:
-a mirrored file, a folder, another hub id) or a bare ``LOCATION`` (the caller's default mapping).
+a mirrored file, a folder, another hub id; NAME may be a YAML file of your own) or a bare
+``LOCATION`` (the caller's default mapping).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def resolve(ref: str, default: Callable[[str], DatasetSpec]) -> DatasetSpec:
     ``default(location)`` describes a bare location."""
     ref = ref.strip()
     name, sep, location = ref.partition("=")
-    if sep and name and "/" not in name:
+    if sep and name and ("/" not in name or name.endswith((".yaml", ".yml"))):
         if not location:
             raise ValueError(f"{ref!r}: NAME=LOCATION needs a location after '='")
         return replace(dataset(name), location=location)
