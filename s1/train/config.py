@@ -77,7 +77,8 @@ class Recipe:
     # examples' per-token means (s1/TRL's average: per micro-batch, then over ranks).
     packing: bool = True
     # Steps whose rows are sorted by length together before being cut into steps (then the steps
-    # are shuffled): ranks wait less on the longest row of a step. 1 = a uniform random draw.
+    # are shuffled): ranks wait less on the longest row of a step. 1 = the Trainer's uniform
+    # random draw (s1's).
     length_group_steps: int = 1
     # Tokens per cross-entropy chunk: bounds the fp32 logits held at once to chunk x vocab.
     loss_chunk_size: int = 4096

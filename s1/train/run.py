@@ -175,9 +175,7 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
         loss_chunk_size=config.loss_chunk_size,
         step_counter=counter,
         per_example_mean=not config.packing,
-        train_sampler=LengthGroupedStepSampler(
-            [len(row["input_ids"]) for row in rows], config.global_batch_size, config.length_group_steps, config.seed
-        ),
+        train_sampler=_step_sampler(config, rows),
     )
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     save_final_model(trainer, tokenizer, out / "model")
@@ -200,6 +198,14 @@ def train(recipe: str | Path, data: Path, out: Path, overrides: dict | None = No
     if args.process_index == 0:
         (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _step_sampler(config: Recipe, rows: list[dict]) -> LengthGroupedStepSampler | None:
+    """Length-grouped steps, or None for the Trainer's own uniform draw (what s1 trained with)."""
+    if config.length_group_steps == 1:
+        return None
+    lengths = [len(row["input_ids"]) for row in rows]
+    return LengthGroupedStepSampler(lengths, config.global_batch_size, config.length_group_steps, config.seed)
 
 
 def _collator():

@@ -40,7 +40,7 @@ class PackedSFTTrainer(Trainer):
         loss_chunk_size: int,
         step_counter: StepCounter,
         per_example_mean: bool,
-        train_sampler: Sampler,
+        train_sampler: Sampler | None,
         **kwargs,
     ):
         self.train_sampler = train_sampler
@@ -52,9 +52,9 @@ class PackedSFTTrainer(Trainer):
         # `shift_labels` and does not rescale the loss for gradient accumulation again.
         self.model_accepts_loss_kwargs = True
 
-    def _get_train_sampler(self, train_dataset=None) -> Sampler:
-        # Which rows share a step is ours (s1.train.sampling), not the Trainer's random draw.
-        return self.train_sampler
+    def _get_train_sampler(self, train_dataset=None) -> Sampler | None:
+        # Length-grouped steps (s1.train.sampling), or the Trainer's uniform draw (s1's) if None.
+        return self.train_sampler or super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)

@@ -13,6 +13,8 @@ def test_shipped_recipes_load_with_s1_numbers():
     assert (s1.precision, s1.block_size, s1.lr_scheduler) == ("bf16", 32768, "cosine")
     assert s1.topology.world_size == 16 and s1.topology.deepspeed["zero_optimization"]["stage"] == 3
     assert s1.gradient_accumulation_steps == 1
+    # s1's optimisation: one example per row (16 examples per step), its per-example loss average.
+    assert (s1.packing, s1.length_group_steps) == (False, 16)
     assert load_recipe("s1.1-32b").block_size == 20480
 
 

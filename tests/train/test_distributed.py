@@ -43,21 +43,22 @@ def data(tmp_path_factory) -> Path:
     return write_rows(tmp_path_factory.mktemp("data") / "selected.jsonl", training_rows(16)).parent
 
 
+def launched(tmp_path_factory, data, model: Path, topology: str, nproc_per_node: int, nnodes: int):
+    out = tmp_path_factory.mktemp(topology) / "out"
+    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(model), "topology": topology},
+                           nproc_per_node=nproc_per_node, nnodes=nnodes)
+    return out, summary
+
+
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory, data, tiny_qwen_dir):
-    out = tmp_path_factory.mktemp("ddp") / "out"
-    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(tiny_qwen_dir), "topology": "cpu"},
-                           nproc_per_node=2, nnodes=1)
-    return out, summary
+    return launched(tmp_path_factory, data, tiny_qwen_dir, "cpu", nproc_per_node=2, nnodes=1)
 
 
 @pytest.fixture(scope="module")
 def zero3_run(tmp_path_factory, data, tiny_qwen_dir):
     """ZeRO-3 as two torchrun agents on 127.0.0.1, the static rendezvous PyTorchJob pods use."""
-    out = tmp_path_factory.mktemp("zero3") / "out"
-    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(tiny_qwen_dir), "topology": "cpu-zero3"},
-                           nproc_per_node=1, nnodes=2)
-    return out, summary
+    return launched(tmp_path_factory, data, tiny_qwen_dir, "cpu-zero3", nproc_per_node=1, nnodes=2)
 
 
 def test_ranks_need_different_chunk_counts(data, qwen_tokenizer):
