@@ -82,8 +82,8 @@ def train(
         launcher: "pytorchjob" submits a Kubeflow PyTorchJob (training operator v1), "trainjob"
             a Trainer v2 TrainJob on the torch-distributed runtime; both stream rank 0's log.
             "local" runs the same entry point in this pod or on this machine.
-        num_nodes: Training nodes (pods).
-        gpus_per_node: GPUs (processes) per node.
+        num_nodes: Training nodes (pods); 0: the recipe topology's.
+        gpus_per_node: GPUs (processes) per node; 0: the recipe topology's.
         network: How the pods talk: "pod" (TCP) or "infiniband" (RDMA devices, NCCL settings;
             pipelines/networks.yaml).
         gang_scheduling: PyTorchJob: schedule all pods together (Volcano or the coscheduler).

@@ -122,8 +122,6 @@ def pipeline_arguments(config: LocalRunConfig, pool: Path, benchmark: Path) -> d
         "recipe": profile.recipe,
         "train_overrides": {**profile.train_overrides, **config.train_overrides},
         "train_launcher": "local",
-        "num_nodes": 1,
-        "gpus_per_node": 0,
         "benchmarks": [str(benchmark)],
         "budgets": list(config.budgets),
         "eval_limit": 0,

@@ -57,8 +57,8 @@ def s1_pipeline(
     recipe: str = "s1-32b",
     train_overrides: dict = {},
     train_launcher: str = "pytorchjob",
-    num_nodes: int = 2,
-    gpus_per_node: int = 8,
+    num_nodes: int = 0,
+    gpus_per_node: int = 0,
     train_network: str = "pod",
     gang_scheduling: bool = False,
     benchmarks: list = ["aime24", "math500", "gpqa_diamond"],
@@ -92,8 +92,8 @@ def s1_pipeline(
         train_overrides: Recipe keys to override.
         train_launcher: "pytorchjob" (training operator v1) or "trainjob" (Trainer v2) on the
             cluster, "local" in the step's own pod.
-        num_nodes: Training nodes.
-        gpus_per_node: GPUs per training node.
+        num_nodes: Training nodes; 0: the recipe topology's (s1-32b: 2).
+        gpus_per_node: GPUs (processes) per training node; 0: the recipe topology's (s1-32b: 8).
         train_network: "pod" (TCP) or "infiniband" (RDMA devices and NCCL settings).
         gang_scheduling: Schedule all PyTorchJob pods together (needs Volcano or the coscheduler).
         benchmarks: Benchmarks to evaluate (aime24, math500, gpqa_diamond, aime25 or files).

@@ -115,7 +115,7 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
     from pipelines.images import image_for
     from pipelines.kube import current_namespace
     from pipelines.launchers import launcher_for
-    from pipelines.training_job import job_spec
+    from pipelines.training_job import job_shape, job_spec
     from s1.curation.report import SELECTED
     from s1.train.run import SUMMARY_FILE
 
@@ -124,7 +124,8 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
     if base_model:
         settings["model"] = base_model
     image = image_for("train")
-    fingerprint = training_fingerprint(examples, recipe, settings, num_nodes, gpus_per_node, network, image)
+    nodes, processes, _ = job_shape(recipe, settings, num_nodes, gpus_per_node)
+    fingerprint = training_fingerprint(examples, recipe, settings, nodes, processes, network, image)
     run_dir = Path(workdir) / "runs" / f"train-{fingerprint}"
     data_dir = run_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +133,7 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
     out = run_dir / "train"
     spec = job_spec(
         recipe, str(data_dir), str(out), settings,
-        num_nodes=num_nodes, gpus_per_node=gpus_per_node,
+        num_nodes=nodes, processes_per_node=processes,
         name=f"s1-train-{fingerprint}", namespace=namespace or current_namespace(), image=image,
         pvc_name=pvc_name, pvc_mount=workdir, secret_name=storage_secret or None,
         network=load_network(network), gang_scheduling=gang_scheduling,
@@ -153,14 +154,14 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
     return summary
 
 
-def training_fingerprint(examples: Path, recipe: str, settings: dict, num_nodes: int, gpus_per_node: int,
+def training_fingerprint(examples: Path, recipe: str, settings: dict, num_nodes: int, processes_per_node: int,
                          network: str, image: str) -> str:  # fmt: skip
-    """12 hex digits naming one training result: same data and settings, same name."""
+    """12 hex digits naming one training result: same data, settings and shape, same name."""
     from s1.train.launch import override_text
 
     digest = hashlib.sha256(examples.read_bytes())
     values = sorted((key, override_text(value)) for key, value in settings.items())
-    digest.update(json.dumps([recipe, values, num_nodes, gpus_per_node, network, image]).encode())
+    digest.update(json.dumps([recipe, values, num_nodes, processes_per_node, network, image]).encode())
     return digest.hexdigest()[:12]
 
 

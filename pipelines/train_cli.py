@@ -55,8 +55,8 @@ class KubeflowLaunchers:
         }
         if args.namespace:
             settings["namespace"] = args.namespace
-        spec = job_spec(args.recipe, args.data, args.out, overrides, num_nodes=args.nnodes,
-                        gpus_per_node=args.nproc_per_node, **settings)  # fmt: skip
+        spec = job_spec(args.recipe, args.data, args.out, overrides, num_nodes=args.nnodes or 0,
+                        processes_per_node=args.nproc_per_node or 0, **settings)  # fmt: skip
         if args.dry_run:
             job = build_pytorchjob(spec) if launcher == "pytorchjob" else build_trainjob(spec, args.runtime)
             print(yaml.safe_dump(job, sort_keys=False), end="")

@@ -52,6 +52,8 @@ class TrainingJobSpec:
     image: str = field(default_factory=lambda: image_for("train"))
     num_nodes: int = 2
     gpus_per_node: int = 8
+    # Processes (torchrun workers) per node; 0: one per GPU, one on a CPU node.
+    processes: int = 0
     # Per node; 32B ZeRO-3 with CPU-side optimizer buffers and the data loader needs real RAM.
     cpu: str = "64"
     memory: str = "900Gi"
@@ -83,8 +85,8 @@ class TrainingJobSpec:
             raise ValueError(f"job name {self.name!r} is not a DNS label (a-z first, then a-z, 0-9, '-'; ≤ 63)")
         if self.num_nodes < 1:
             raise ValueError(f"num_nodes must be ≥ 1, got {self.num_nodes}")
-        if self.gpus_per_node < 0:
-            raise ValueError(f"gpus_per_node must be ≥ 0, got {self.gpus_per_node}")
+        if self.gpus_per_node < 0 or self.processes < 0:
+            raise ValueError(f"gpus_per_node and processes must be ≥ 0, got {self.gpus_per_node}, {self.processes}")
         if self.backoff_limit < 0:
             raise ValueError(f"backoff_limit must be ≥ 0, got {self.backoff_limit}")
         if not self.pvc_mount.startswith("/"):
@@ -98,7 +100,7 @@ class TrainingJobSpec:
 
     @property
     def processes_per_node(self) -> int:
-        return max(self.gpus_per_node, 1)
+        return self.processes or max(self.gpus_per_node, 1)
 
     def command(self) -> list[str]:
         """The per-pod command: torchrun takes nodes, ranks and the master from the PET_* env."""
@@ -128,11 +130,25 @@ class TrainingJobSpec:
         return limits
 
 
-def job_spec(recipe: str, data: str, out: str, overrides: dict[str, Any] | None = None, *,
-             num_nodes: int | None = None, gpus_per_node: int | None = None, **settings: Any) -> TrainingJobSpec:  # fmt: skip
-    """The job for `recipe` with `overrides`: the topology gives nodes, GPUs and env unless set.
+def job_shape(recipe: str, overrides: dict[str, Any] | None = None, num_nodes: int = 0,
+              processes_per_node: int = 0) -> tuple[int, int, int]:  # fmt: skip
+    """(nodes, processes per node, GPUs per node): the recipe topology's unless given (0 or None).
 
-    When nodes or GPUs differ from the topology, the pods get the matching `topology.*`
+    A GPU topology runs one process per GPU; a CPU topology asks for no GPUs.
+    """
+    from s1.train.config import load_recipe
+
+    topology = load_recipe(recipe, overrides).topology
+    processes = processes_per_node or topology.processes_per_node
+    return num_nodes or topology.nodes, processes, processes if topology.device == "cuda" else 0
+
+
+def job_spec(recipe: str, data: str, out: str, overrides: dict[str, Any] | None = None, *,
+             num_nodes: int = 0, processes_per_node: int = 0, **settings: Any) -> TrainingJobSpec:  # fmt: skip
+    """The job for `recipe` with `overrides`: nodes, processes, GPUs and env from its topology
+    unless given.
+
+    When nodes or processes differ from the topology, the pods get the matching `topology.*`
     overrides, so every rank computes the same world size the job really has.
     """
     from s1.train.config import load_recipe
@@ -140,13 +156,14 @@ def job_spec(recipe: str, data: str, out: str, overrides: dict[str, Any] | None 
 
     values = dict(overrides or {})
     topology = load_recipe(recipe, values).topology
-    nodes = num_nodes or topology.nodes
-    gpus = topology.processes_per_node if gpus_per_node is None else gpus_per_node
+    nodes, processes, gpus = job_shape(recipe, values, num_nodes, processes_per_node)
     if nodes != topology.nodes:
         values["topology.nodes"] = nodes
-    if max(gpus, 1) != topology.processes_per_node:
-        values["topology.processes_per_node"] = max(gpus, 1)
+    if processes != topology.processes_per_node:
+        values["topology.processes_per_node"] = processes
     load_recipe(recipe, values)  # the pods will load exactly this: fail here, not in 16 pods
+    if not gpus:  # a CPU run has no business on (or tolerating) the GPU nodes
+        settings = {"node_selector": {}, "tolerations": (), **settings}
     return TrainingJobSpec(
         recipe=recipe,
         data=data,
@@ -155,6 +172,7 @@ def job_spec(recipe: str, data: str, out: str, overrides: dict[str, Any] | None 
         env={**topology.env, **settings.pop("env", {})},
         num_nodes=nodes,
         gpus_per_node=gpus,
+        processes=processes,
         **settings,
     )
 

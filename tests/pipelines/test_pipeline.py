@@ -39,7 +39,10 @@ def test_parameters_default_to_s1(compiled):
     _, spec, _ = compiled
     params = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
     assert params["base_model"] == "Qwen/Qwen2.5-32B-Instruct" and params["recipe"] == "s1-32b"
-    assert params["n"] == 1000 and (params["num_nodes"], params["gpus_per_node"]) == (2, 8)
+    assert params["n"] == 1000 and (params["num_nodes"], params["gpus_per_node"]) == (0, 0)  # the recipe's
+    from pipelines.training_job import job_shape
+
+    assert job_shape(params["recipe"]) == (2, 8, 8)  # s1: 2 nodes x 8 GPUs, stated once in its topology
     assert params["budgets"] == [500, 1000, 2000, 4000, 8000, 16000]
     assert params["benchmarks"] == ["aime24", "math500", "gpqa_diamond"]
     assert params["pool_sources"] == ["s1_59k=simplescaling/data_ablation_full59K"]

@@ -150,6 +150,11 @@ def test_job_spec_serialises_overrides_once_and_matches_the_topology():
     assert spec.env == load_recipe("s1-32b").topology.env
     with pytest.raises(ValueError, match="not a multiple of the world size"):
         job_spec("s1-32b", "/d", "/o", {"global_batch_size": 12}, name="x")
+    # A CPU topology asks for no GPUs; its processes per node come from the topology too.
+    cpu = job_spec("tiny-qwen", "/d", "/o", {"topology.processes_per_node": 2}, name="cpu")
+    assert (cpu.num_nodes, cpu.gpus_per_node, cpu.processes_per_node) == (1, 0, 2)
+    assert "nvidia.com/gpu" not in cpu.limits() and build_pytorchjob(cpu)["spec"]["nprocPerNode"] == "2"
+    assert (cpu.node_selector, cpu.tolerations) == ({}, ())  # not pinned to the GPU nodes
 
 
 @pytest.mark.parametrize(
