@@ -104,7 +104,7 @@ def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher:
     """Fine-tune on `dataset` with the chosen launcher; the final model lands in `model`.
 
     Data and checkpoints go to ``workdir/runs/<fingerprint>/`` (the shared PVC on the cluster),
-    named by what determines the result: the data, recipe, settings and image. A retried step
+    named by what determines the result: the data, recipe, settings, shape, network and image. A retried step
     or a repeated run with the same inputs therefore attaches to the same job (a Failed one is
     recreated) and resumes from its checkpoints instead of training again. The run's
     `summary.json` (steps, loss, tokens, throughput) becomes the step's metrics. Locally the
