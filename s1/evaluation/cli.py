@@ -50,6 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--engine", choices=["auto", "transformers", "vllm"], default="auto",
+                        help="generation engine; auto = vLLM when installed and a GPU is "
+                             "visible, else transformers")
+    parser.add_argument("--tensor-parallel-size", type=int,
+                        help="vLLM: GPUs per model (default: every visible GPU)")
     parser.add_argument("--out", type=Path,
                         help="output folder (required with --model; with --predictions it "
                              "receives results.jsonl and summary.json)")
@@ -106,6 +111,8 @@ def _sweep(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         seed=args.seed,
         batch_size=args.batch_size,
+        engine=args.engine,
+        tensor_parallel_size=args.tensor_parallel_size,
         kind=args.kind,
         fields=parse_field_map(args.fields) if args.fields else None,
     )

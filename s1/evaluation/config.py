@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from s1.data.registry import KINDS, FieldMap
+from s1.generation.engine import ENGINE_NAMES
 from s1.generation.types import Budget, Sampling
 
 
@@ -34,6 +35,9 @@ class EvaluationConfig:
     Budget points are all pairs of ``budgets`` (max thinking tokens; None = auto) and
     ``num_ignore``. ``samples`` > 1 draws that many samples per question (needs temperature > 0)
     and reports pass@1 over them. ``kind``/``fields`` describe benchmark files of your own.
+    ``engine`` (auto, transformers, vllm; auto = vLLM when installed with a GPU) and
+    ``tensor_parallel_size`` (vLLM; None = every visible GPU) say how the sweep runs, not what
+    it measures, so a resumed run may change them (as ``batch_size``).
     """
 
     model: Path
@@ -49,6 +53,8 @@ class EvaluationConfig:
     top_p: float = 1.0
     seed: int = 0
     batch_size: int = 8
+    engine: str = "auto"
+    tensor_parallel_size: int | None = None
     kind: str | None = None
     fields: FieldMap | None = None
 
@@ -71,6 +77,10 @@ class EvaluationConfig:
             raise ValueError("samples > 1 needs temperature > 0 (greedy samples are identical)")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.engine not in ENGINE_NAMES:
+            raise ValueError(f"engine must be one of {ENGINE_NAMES}, got {self.engine!r}")
+        if self.tensor_parallel_size is not None and self.tensor_parallel_size < 1:
+            raise ValueError(f"tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
         if self.kind is not None and self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
 
@@ -89,7 +99,7 @@ class EvaluationConfig:
     def identity(self) -> dict[str, Any]:
         """What must match for a resumed run to continue an earlier one's samples."""
         data = asdict(self)
-        for key in ("out", "limit", "batch_size"):
+        for key in ("out", "limit", "batch_size", "engine", "tensor_parallel_size"):
             data.pop(key)
         return json.loads(json.dumps(data, default=str))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from s1.data.registry import DatasetSpec
 from s1.evaluation.benchmarks import EvalQuestion, load_questions, resolve_benchmark
@@ -23,12 +23,16 @@ from s1.evaluation.report import write_reports
 from s1.evaluation.summary import benchmark_summary, kfp_metrics
 from s1.format import generation_prompt
 from s1.jsonl import load_jsonl
+from s1.generation.engine import Engine, load_engine, prepare
 
 logger = logging.getLogger(__name__)
 
 
-def evaluate(config: EvaluationConfig) -> dict[str, Any]:
-    """Run (or resume) the sweep and return the metrics written to ``OUT/metrics.json``."""
+def evaluate(config: EvaluationConfig, engine: Engine | None = None) -> dict[str, Any]:
+    """Run (or resume) the sweep and return the metrics written to ``OUT/metrics.json``.
+
+    ``engine``: an engine already loaded for ``config.model`` (default: ``config.engine``'s).
+    """
     specs = [resolve_benchmark(ref, config.kind, config.fields) for ref in config.benchmarks]
     if len({spec.name for spec in specs}) != len(specs):
         raise ValueError(f"benchmarks repeat: {[spec.name for spec in specs]}")
@@ -46,7 +50,7 @@ def evaluate(config: EvaluationConfig) -> dict[str, Any]:
             if _key(spec.name, point.label, question.id, sample) not in done]
     logger.info("%d samples to generate (%d already in %s)", len(todo), len(done), samples_path)
     if todo:
-        _generate(config, todo, samples_path)
+        _generate(config, todo, samples_path, engine)
     return _finish(config, specs, questions, samples_path)
 
 
@@ -75,38 +79,35 @@ def _generate(
     config: EvaluationConfig,
     todo: list[tuple[DatasetSpec, BudgetPoint, int, EvalQuestion]],
     samples_path: Path,
+    engine: Engine | None,
 ) -> None:
+    """Every sample planned first (a budget that cannot fit fails before any generation), then
+    sent to the engine in chunks it can run at once (vLLM schedules a whole chunk; each request
+    carries its own budget and seed), appended to ``samples.jsonl`` chunk by chunk."""
     from tqdm.auto import tqdm
 
-    from s1.generation.api import generate, load_model
-
-    model, tokenizer = load_model(config.model)
-    with samples_path.open("a", encoding="utf-8") as sink, \
-            tqdm(total=len(todo), desc="evaluate", unit="sample") as bar:
-        for batch in _batches(todo, config.batch_size):
-            spec, point, sample, _ = batch[0]
-            bar.set_postfix_str(f"{spec.name} {point.label}")
-            prompts = [generation_prompt(question.question) for *_, question in batch]
-            generations = generate(model, tokenizer, prompts, config.budget(point),
-                                   config.sampling(sample), batch_size=config.batch_size)
-            for (_, _, _, question), prompt, generation in zip(batch, prompts, generations):
-                record = _record(config, spec, point, sample, question, prompt, generation)
-                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-            sink.flush()
-            bar.update(len(batch))
-
-
-def _batches(todo: list[tuple], size: int) -> Iterator[list[tuple]]:
-    """Consecutive runs of at most ``size`` items sharing benchmark, budget point and sample
-    (one ``generate`` call each: a call has a single budget and seed)."""
-    batch: list[tuple] = []
-    for item in todo:
-        if batch and (len(batch) == size or item[:3] != batch[0][:3]):
-            yield batch
-            batch = []
-        batch.append(item)
-    if batch:
-        yield batch
+    own = engine is None
+    if own:
+        engine = load_engine(config.model, config.engine, tensor_parallel_size=config.tensor_parallel_size,
+                             batch_size=config.batch_size)
+    try:
+        requests = [prepare(engine, generation_prompt(question.question), config.budget(point),
+                            config.sampling(sample))
+                    for _, point, sample, question in todo]
+        chunk = max(config.batch_size, engine.max_running)
+        with samples_path.open("a", encoding="utf-8") as sink, \
+                tqdm(total=len(todo), desc=f"evaluate ({engine.name})", unit="sample") as bar:
+            for start in range(0, len(todo), chunk):
+                items, batch = todo[start:start + chunk], requests[start:start + chunk]
+                for (spec, point, sample, question), request, generation in zip(
+                        items, batch, engine.generate(batch)):
+                    record = _record(config, spec, point, sample, question, request.prompt, generation)
+                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sink.flush()
+                bar.update(len(items))
+    finally:
+        if own:
+            engine.shutdown()
 
 
 def _record(config, spec, point, sample, question, prompt, generation) -> dict[str, Any]:

@@ -10,6 +10,7 @@ Each batch is ONE `model.generate` call; budget forcing runs inside it as a logi
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -29,11 +30,15 @@ from s1.generation.types import Budget, Generation, Sampling
 
 
 def load_model(path_or_id: str | Path):
-    """(model, tokenizer) on CPU in eval mode, float32 (as s1 evaluates)."""
+    """(model, tokenizer) in eval mode: bf16 on the first GPU when one is visible, else float32
+    on CPU (CPUs have no fast bf16 matmuls, and the tests compare exact greedy tokens)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path_or_id)
-    model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=torch.float32)
+    gpu = torch.cuda.is_available()
+    model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=torch.bfloat16 if gpu else torch.float32)
+    if gpu:
+        model.to("cuda")
     model.eval()
     return model, tokenizer
 
@@ -110,10 +115,23 @@ def generate(
     batch_size: int = 8,
 ) -> list[Generation]:
     """Budget-forced generations for full s1 prompts (`s1.format.generation_prompt`), in order."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     prompt_ids = encode_prompts(tokenizer, prompts)
     plans = plan_all(model, tokenizer, prompt_ids, budget)
+    return generate_planned(model, tokenizer, prompts, prompt_ids, plans, sampling, batch_size)
+
+
+def generate_planned(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    prompt_ids: Sequence[Sequence[int]],
+    plans: Sequence[ForcingPlan],
+    sampling: Sampling = Sampling(),
+    batch_size: int = 8,
+) -> list[Generation]:
+    """`generate` for prompts already encoded and planned (one plan each, any budgets)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     results: list[Generation] = []
     batches = range(0, len(prompts), batch_size)
     with tqdm(total=len(prompts), desc="generate", unit="prompt", disable=len(batches) < 2) as bar:
@@ -136,22 +154,36 @@ def stream(
     budget: Budget,
     sampling: Sampling = Sampling(),
 ) -> Iterator[str | Generation]:
-    """Yield text deltas (special tokens kept) as they are produced, then the `Generation`.
-
-    The same single `generate` call as `generate`, run in a thread that feeds a streamer. A
-    consumer that stops reading (closes the generator) ends the generation too, so a server can
-    cancel a request whose client went away.
-    """
+    """Yield text deltas (special tokens kept) as they are produced, then the `Generation`."""
     [ids] = encode_prompts(tokenizer, [prompt])
     [plan] = plan_all(model, tokenizer, [ids], budget)
+    return stream_planned(model, tokenizer, prompt, ids, plan, sampling)
+
+
+def stream_planned(
+    model,
+    tokenizer,
+    prompt: str,
+    prompt_ids: Sequence[int],
+    plan: ForcingPlan,
+    sampling: Sampling = Sampling(),
+    stop: threading.Event | None = None,
+) -> Iterator[str | Generation]:
+    """`stream` for a prompt already encoded and planned.
+
+    The same single `generate` call as `generate`, run in a thread that feeds a streamer. A
+    consumer that stops reading (closes the generator), or `stop` being set, ends the generation
+    too, so a server can cancel a request whose client went away, or all of them at shutdown.
+    """
     forcer = BudgetForcer(plan)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=False)
     failure: list[BaseException] = []
-    stop = threading.Event()
+    closed = threading.Event()
+    stops = (closed,) if stop is None else (closed, stop)
 
     def run() -> None:
         try:
-            _generate_batch(model, tokenizer, [ids], [forcer], sampling, 0, streamer, stop)
+            _generate_batch(model, tokenizer, [list(prompt_ids)], [forcer], sampling, 0, streamer, stops)
         except BaseException as error:  # re-raised in the caller's thread
             failure.append(error)
             streamer.end()
@@ -163,7 +195,7 @@ def stream(
             if delta:
                 yield delta
     finally:
-        stop.set()
+        closed.set()
         worker.join()
     if failure:
         raise failure[0]
@@ -178,7 +210,7 @@ def _generate_batch(
     sampling: Sampling,
     seed_offset: int,
     streamer=None,
-    stop: threading.Event | None = None,
+    stops: Sequence[threading.Event] = (),
 ) -> None:
     """One left-padded `generate` call driving `forcers`; they end up holding the outputs."""
     width = max(len(ids) for ids in prompt_ids)
@@ -188,12 +220,14 @@ def _generate_batch(
     for row, ids in enumerate(prompt_ids):
         input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
         attention_mask[row, width - len(ids):] = 1
-    generator = torch.Generator().manual_seed(sampling.seed + seed_offset)
+    # Unseeded (served) requests draw a fresh seed: identical prompts get different samples.
+    seed = (sampling.seed if sampling.seed is not None else secrets.randbits(62)) + seed_offset
+    generator = torch.Generator().manual_seed(seed)
     processor = BudgetForcingLogitsProcessor(
         forcers, prompt_length=width, greedy=sampling.temperature <= 0, generator=generator
     )
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(sampling.seed + seed_offset)
+        torch.manual_seed(seed)
         sequences = model.generate(
             input_ids=input_ids.to(model.device),
             attention_mask=attention_mask.to(model.device),
@@ -202,17 +236,18 @@ def _generate_batch(
             eos_token_id=list(forcers[0].plan.stop),
             pad_token_id=pad,
             streamer=streamer,
-            stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)] if stop else []),
+            stopping_criteria=StoppingCriteriaList([_StopWhenSet(stops)] if stops else []),
             **generate_kwargs(sampling),
         )
     processor.finish(sequences.cpu())
 
 
 class _StopWhenSet(StoppingCriteria):
-    """Ends a running `generate` once `stop` is set (transformers' only early exit)."""
+    """Ends a running `generate` once one of `stops` is set (transformers' only early exit)."""
 
-    def __init__(self, stop: threading.Event):
-        self.stop = stop
+    def __init__(self, stops: Sequence[threading.Event]):
+        self.stops = stops
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.stop.is_set(), dtype=torch.bool, device=input_ids.device)
+        stopped = any(stop.is_set() for stop in self.stops)
+        return torch.full((input_ids.shape[0],), stopped, dtype=torch.bool, device=input_ids.device)

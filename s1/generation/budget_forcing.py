@@ -21,8 +21,8 @@ is committed (a KServe predictor's own decode loop). Engines that only see logit
 "would the model pick a token in `step.replace`?" themselves (argmax, or a coin with the
 probability mass of those tokens, which leaves the sampling distribution exactly as s1's
 "sample, then replace" would) and otherwise mask `step.replace` out; `s1.generation.logits` does
-this for transformers and vLLM. `BudgetForcer.replay(plan, tokens)` rebuilds the state of a
-sequence an engine restarts; `ForcingPlan.to_dict()` is what travels with a request.
+this for transformers and vLLM. `BudgetForcer.replay(plan, tokens, wait_positions)` rebuilds the
+state of a sequence an engine restarts; `ForcingPlan.to_dict()` is what travels with a request.
 
 Semantics (s1, `simplescaling/s1` README and lm-evaluation-harness vLLM model):
 - The prompt ends with `<|im_start|>think`. Every token generated while thinking counts as
@@ -65,6 +65,12 @@ class _Count(Enum):
     NONE = 3
 
 
+# When `Budget.max_tokens` bounds the whole completion, at least this fraction of what is left
+# after the forced delimiter is kept for the answer (thinking is capped before it): a short
+# "Final Answer: 42" fits, and most of a small bound still goes to thinking.
+ANSWER_SHARE = 0.25
+
+
 @dataclass(frozen=True)
 class ForcingPlan:
     """Everything one request's state machine needs, as plain ints (picklable, JSON-able)."""
@@ -79,11 +85,9 @@ class ForcingPlan:
     cap_delimiter: tuple[int, ...]  # "\n<|im_start|>answer\n" + answer prefix, forced at the cap
     cap_prefix_length: int  # how many trailing cap_delimiter tokens are the answer prefix
     delimiter_rest: tuple[int, ...]  # "answer\n", forced after <|im_start|> ends thinking
-
-    @property
-    def max_new_tokens(self) -> int:
-        """Upper bound on generated tokens: thinking, forced delimiter, answer, stop token."""
-        return self.max_thinking_tokens + len(self.cap_delimiter) + self.max_answer_tokens + 1
+    # Bound on generated tokens (thinking, delimiter, answer, stop token); the turn's end is
+    # forced at it, so an engine's own length limit never cuts a turn.
+    max_new_tokens: int
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -115,6 +119,8 @@ def validate_budget(budget: Budget) -> None:
         )
     if budget.max_answer_tokens < 1:
         raise ValueError(f"budget: max_answer_tokens must be >= 1, got {budget.max_answer_tokens}")
+    if budget.max_tokens is not None and budget.max_tokens < 1:
+        raise ValueError(f"budget: max_tokens must be >= 1 (or None), got {budget.max_tokens}")
     if (budget.num_ignore or budget.min_thinking_tokens) and not budget.ignore_string:
         raise ValueError("budget: ignore_string must be non-empty when num_ignore or "
                          "min_thinking_tokens asks for waits")
@@ -165,6 +171,9 @@ def plan_for(
             f"budget: min_thinking_tokens ({budget.min_thinking_tokens}) exceeds the "
             f"{cap} thinking tokens that fit the context window"
         )
+    max_new_tokens = cap + len(cap_delimiter) + budget.max_answer_tokens + 1
+    if budget.max_tokens is not None and budget.max_tokens < max_new_tokens:
+        cap, max_new_tokens = _cap_for_max_tokens(budget, cap, len(cap_delimiter))
     return ForcingPlan(
         max_thinking_tokens=cap,
         min_thinking_tokens=budget.min_thinking_tokens,
@@ -176,7 +185,27 @@ def plan_for(
         cap_delimiter=cap_delimiter,
         cap_prefix_length=len(prefix),
         delimiter_rest=delimiters.answer[1:] + delimiters.newline,
+        max_new_tokens=max_new_tokens,
     )
+
+
+def _cap_for_max_tokens(budget: Budget, cap: int, delimiter: int) -> tuple[int, int]:
+    """(thinking cap, token bound) when `budget.max_tokens` is tighter than the budget itself."""
+    total = budget.max_tokens
+    room = total - delimiter - 1  # what thinking and the answer share
+    if room < 1:
+        raise ValueError(
+            f"budget: max_tokens={total} leaves no room for an answer after the "
+            f"{delimiter}-token forced delimiter and the stop token"
+        )
+    answer = min(budget.max_answer_tokens, max(1, round(room * ANSWER_SHARE)))
+    cap = min(cap, room - answer)
+    if budget.min_thinking_tokens > cap:
+        raise ValueError(
+            f"budget: min_thinking_tokens ({budget.min_thinking_tokens}) exceeds the {cap} "
+            f"thinking tokens max_tokens={total} leaves"
+        )
+    return cap, total
 
 
 @dataclass(frozen=True)
@@ -221,6 +250,9 @@ class BudgetForcer:
         self.num_waits = 0
         self.hit_cap = False
         self.tokens: list[int] = []
+        # Where each forced ignore string starts in `tokens`: the one thing the tokens alone
+        # cannot tell (a model may write "Wait" itself while a wait is owed), so `replay` needs it.
+        self.wait_positions: list[int] = []
         self._free_answer_tokens = 0
         self._queue: deque[tuple[int, _Count]] = deque()
         self._after_wait = False  # the next free token may not end thinking (s1's min_tokens=1)
@@ -246,7 +278,8 @@ class BudgetForcer:
                 return self._replace_ends
             return self._replace_stops
         if self.phase is Phase.ANSWER:
-            if self._free_answer_tokens >= self.plan.max_answer_tokens:
+            if (self._free_answer_tokens >= self.plan.max_answer_tokens
+                    or len(self.tokens) + 1 >= self.plan.max_new_tokens):
                 return Step(forced=self.plan.stop[0])
             return _FREE
         raise RuntimeError("budget forcing: the sequence is finished")
@@ -262,6 +295,7 @@ class BudgetForcer:
             if token not in self._ends:
                 raise ValueError(f"budget forcing: token {token} does not end thinking")
             self.num_waits += 1
+            self.wait_positions.append(len(self.tokens))
             self._queue.extend((t, _Count.THINKING) for t in self.plan.ignore)
         else:
             if token not in self._stops:
@@ -319,20 +353,19 @@ class BudgetForcer:
         return token
 
     @classmethod
-    def replay(cls, plan: ForcingPlan, tokens: Sequence[int]) -> BudgetForcer:
-        """Rebuild the state of a sequence that already emitted `tokens` (an engine restarting
-        a preempted request). An ignore string where a wait was owed is taken as forced."""
+    def replay(cls, plan: ForcingPlan, tokens: Sequence[int], wait_positions: Sequence[int]) -> BudgetForcer:
+        """Rebuild the state of a sequence that already emitted `tokens` (a preempted request,
+        an engine's finished output), given where its forced waits started (`wait_positions` of
+        the forcer that emitted them). Exact: the same state, counters and pending forced tokens.
+        """
         forcer = cls(plan)
-        ignore = tuple(plan.ignore)
+        waits = set(wait_positions)
         for index, token in enumerate(tokens):
-            step = forcer.step()
-            if (
-                step.forced is None
-                and plan.end_of_thinking in step.replace
-                and tuple(tokens[index:index + len(ignore)]) == ignore
-            ):
+            if index in waits:
                 forcer.intercept(plan.end_of_thinking)
             forcer.feed(token)
+        if forcer.wait_positions != sorted(waits):
+            raise ValueError(f"budget forcing: wait positions {sorted(waits)} do not match the tokens")
         return forcer
 
     def _check_cap(self) -> None:

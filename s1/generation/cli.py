@@ -10,6 +10,7 @@ import dataclasses
 import json
 import sys
 
+from s1.generation.engine import ENGINE_NAMES
 from s1.generation.types import Budget
 
 # s1's defaults, from the one place they are defined.
@@ -39,7 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (s1's eval)")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="transformers: prompts per generate call")
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default="auto",
+                        help="auto: vLLM when installed and a GPU is visible, else transformers")
+    parser.add_argument("--tensor-parallel-size", type=int, metavar="N",
+                        help="vLLM: GPUs per model (default: every visible GPU)")
     parser.add_argument("--json", action="store_true", help="one JSON object per prompt")
     parser.add_argument("--stream", action="store_true",
                         help="print tokens as they come (to stderr with --json)")
@@ -56,9 +61,11 @@ def _budget(value: str) -> int | None:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    import asyncio
+
     from s1.format import generation_prompt
-    from s1.generation.api import generate, load_model, stream
     from s1.generation.budget_forcing import validate_budget
+    from s1.generation.engine import load_engine, prepare_all
     from s1.generation.types import Generation, Sampling
 
     budget = Budget(
@@ -71,20 +78,28 @@ def _generate(args: argparse.Namespace) -> int:
     )
     sampling = Sampling(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
     validate_budget(budget)  # before loading a (possibly large) model
-    model, tokenizer = load_model(args.model)
-    prompts = [generation_prompt(question) for question in args.questions]
-    if args.stream:
-        live = sys.stderr if args.json else sys.stdout
-        results = []
-        for prompt in prompts:
-            for item in stream(model, tokenizer, prompt, budget, sampling):
-                if isinstance(item, Generation):
-                    results.append(item)
-                else:
+    engine = load_engine(args.model, args.engine, tensor_parallel_size=args.tensor_parallel_size,
+                         batch_size=args.batch_size)
+    try:
+        requests = prepare_all(engine, [generation_prompt(q) for q in args.questions], budget, sampling)
+        if args.stream:
+            live = sys.stderr if args.json else sys.stdout
+
+            async def stream_one(request) -> Generation:
+                async for item in engine.stream(request):
+                    if isinstance(item, Generation):
+                        return item
                     print(item, end="", file=live, flush=True)
-            print(file=live)
-    else:
-        results = generate(model, tokenizer, prompts, budget, sampling, args.batch_size)
+                raise RuntimeError("the engine ended without a result")
+
+            results = []
+            for request in requests:
+                results.append(asyncio.run(stream_one(request)))
+                print(file=live)
+        else:
+            results = engine.generate(requests)
+    finally:
+        engine.shutdown()
     for question, result in zip(args.questions, results):
         if args.json:
             record = {"question": question, **dataclasses.asdict(result)}

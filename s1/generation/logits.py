@@ -60,6 +60,8 @@ def apply_budget_forcing(
         when it would have landed on one of them or on the replacement itself; the rows where
         an end token carried the maximum are recorded in `deferred` (row -> that token) and
         `feed_row` completes the interception once the emitted token is known.
+    deferred: when given, no forcer is changed here: the chooser's early ends are recorded in
+        it too, for engines that may discard a step's token (vLLM's chunked prefill).
     """
     forced_rows: list[int] = []
     forced_tokens: list[int] = []
@@ -96,11 +98,15 @@ def apply_budget_forcing(
         keep_going = []
         picks = chooser(scores, index, columns)
         for (row, forcer), picked, token in zip(members, picks, columns[position].tolist()):
-            if picked:
-                forced_rows.append(row)
-                forced_tokens.append(forcer.intercept(token))
-            else:
+            if not picked:
                 keep_going.append(row)
+                continue
+            forced_rows.append(row)
+            if deferred is None:
+                forced_tokens.append(forcer.intercept(token))
+            else:  # the caller intercepts once the engine keeps the token (`feed_row`)
+                forced_tokens.append(replacement)
+                deferred[row] = token
         if keep_going:
             keep = torch.tensor(keep_going, device=device).unsqueeze(1)
             scores[keep, columns.unsqueeze(0)] = float("-inf")

@@ -22,6 +22,9 @@ class Budget:
     max_answer_tokens: cap on the tokens the model generates in the answer section (a forced
         answer prefix does not count), separate from the thinking budget, so the answer is never
         cut off by the thinking cap; at the cap `<|im_end|>` is forced.
+    max_tokens: bound on every generated token, thinking and forced tokens included (OpenAI's
+        `max_tokens`). When it, not the thinking cap, runs out first, thinking is capped early
+        enough that the answer still gets its share (`budget_forcing.ANSWER_SHARE`).
     """
 
     max_thinking_tokens: int | None = None
@@ -30,15 +33,17 @@ class Budget:
     ignore_string: str = "Wait"
     answer_prefix: str = FINAL_ANSWER_PREFIX
     max_answer_tokens: int = 512
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)
 class Sampling:
-    """Decoding settings; temperature 0 is greedy, as in s1's evaluation."""
+    """Decoding settings; temperature 0 is greedy, as in s1's evaluation. `seed=None` (served
+    requests without one) draws fresh randomness per request."""
 
     temperature: float = 0.0
     top_p: float = 1.0
-    seed: int = 0
+    seed: int | None = 0
 
 
 @dataclass(frozen=True)

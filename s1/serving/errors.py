@@ -45,3 +45,10 @@ class Overloaded(ServingError):
 class RequestTimeout(ServingError):
     status = HTTPStatus.GATEWAY_TIMEOUT
     kind = "timeout_error"
+
+
+class ShuttingDown(ServingError):
+    """The server stopped (SIGTERM) while the request was generating: retry on another replica."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    kind = "server_shutting_down"

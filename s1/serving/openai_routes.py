@@ -28,8 +28,8 @@ from kserve.model_repository import ModelRepository
 from pydantic import BaseModel, ValidationError
 
 from s1.format import THINK_DELIMITER, conversation_prompt
+from s1.generation.engine import PreparedRequest
 from s1.generation.types import Generation
-from s1.serving.engine import PreparedRequest
 from s1.serving.errors import BadRequest, ServingError, UnknownModel
 from s1.serving.predictor import S1Predictor
 from s1.serving.protocol import (
@@ -140,7 +140,7 @@ def _chat_prompt(messages: list[ChatMessage]) -> str:
 
 async def _respond(predictor: S1Predictor, body: OpenAIFields, prompts: list[str], fmt: _Format) -> Response:
     predictor.check_fan_out(len(prompts))
-    prepared = [predictor.prepare(prompt, body, fmt.max_tokens) for prompt in prompts]
+    prepared = [predictor.prepare(prompt, body, max_tokens=fmt.max_tokens) for prompt in prompts]
     if body.stream:
         if len(prepared) != 1:
             raise BadRequest("streaming takes a single prompt", "prompt")
@@ -205,8 +205,11 @@ def _usage(request: PreparedRequest, generation: Generation) -> Usage:
 
 
 def _finish_reason(request: PreparedRequest, generation: Generation) -> str:
-    """"length" when the answer ran into its cap (the thinking cap never cuts the answer)."""
-    return "length" if generation.answer_tokens >= request.budget.max_answer_tokens else "stop"
+    """"length" when the turn's end was forced: the answer ran into its cap, or the completion
+    into `max_tokens` (the thinking cap alone never cuts the answer)."""
+    plan = request.plan
+    capped = generation.answer_tokens >= plan.max_answer_tokens or len(generation.token_ids) >= plan.max_new_tokens
+    return "length" if capped else "stop"
 
 
 def _budget(generation: Generation) -> BudgetReport:

@@ -19,13 +19,12 @@ from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, In
 from pydantic import ValidationError
 
 from s1.format import generation_prompt
-from s1.generation.budget_forcing import plan_for
+from s1.generation.engine import Engine, EngineStopped, PreparedRequest, load_engine, prepare
 from s1.generation.types import Budget, Generation, Sampling
 from s1.serving import metrics
 from s1.serving.admission import Admission
 from s1.serving.config import ServingConfig
-from s1.serving.engine import Engine, PreparedRequest, load_engine
-from s1.serving.errors import BadRequest, Overloaded, RequestTimeout, ServingError
+from s1.serving.errors import BadRequest, Overloaded, RequestTimeout, ServingError, ShuttingDown
 from s1.serving.protocol import GenerationFields, V1Instance, V1Request, describe_validation_error
 
 # Budget fields of V2 requests, read from the request's `parameters`.
@@ -45,16 +44,22 @@ class S1Predictor(kserve.Model):
         self.admission: Admission | None = None
 
     def load(self) -> bool:
-        self.generator = load_engine(self.config)
+        config = self.config
+        self.generator = load_engine(
+            config.model, config.engine, tensor_parallel_size=config.tensor_parallel_size,
+            gpu_memory_utilization=config.gpu_memory_utilization, max_model_len=config.max_model_len,
+        )
         self.admission = Admission(
-            max_running=self.config.max_running or self.generator.max_running,
-            max_queue=self.config.max_queue,
+            max_running=config.max_running or self.generator.max_running,
+            max_queue=config.max_queue,
             on_change=self._publish_queue,
         )
         self.ready = True
         return self.ready
 
     def stop(self) -> None:
+        """Stop every running generation (their requests get a 503) and free the engine."""
+        self.ready = False
         if self.generator is not None:
             self.generator.shutdown()
         super().stop()
@@ -62,9 +67,18 @@ class S1Predictor(kserve.Model):
     # -- validation --------------------------------------------------------------------------
 
     def prepare(
-        self, prompt: str, fields: GenerationFields, max_answer_tokens: int | None = None
+        self,
+        prompt: str,
+        fields: GenerationFields,
+        max_answer_tokens: int | None = None,
+        max_tokens: int | None = None,
     ) -> PreparedRequest:
-        """Check one prompt and its budget against the model and the server's limits."""
+        """Check one prompt and its budget against the model and the server's limits, and plan
+        its budget forcing (once: the engine takes the plan as it is).
+
+        max_answer_tokens: cap on the answer section (KServe routes);
+        max_tokens: bound on the whole completion, thinking included (OpenAI's `max_tokens`).
+        """
         if self.generator is None:
             raise RuntimeError("prepare() before load()")
         limits = self.config
@@ -78,10 +92,14 @@ class S1Predictor(kserve.Model):
         answer = max_answer_tokens or min(Budget().max_answer_tokens, limits.max_answer_tokens_limit)
         if answer > limits.max_answer_tokens_limit:
             raise BadRequest(
-                f"max_tokens={answer} exceeds this server's limit of "
+                f"max_answer_tokens={answer} exceeds this server's limit of "
                 f"{limits.max_answer_tokens_limit} answer tokens",
-                param="max_tokens",
+                param="max_answer_tokens",
             )
+        window = self.generator.context_window
+        if max_tokens is not None and max_tokens > window:
+            raise BadRequest(f"max_tokens={max_tokens} exceeds the model's {window}-token context window",
+                             param="max_tokens")
         ids = tuple(self.generator.tokenizer.encode(prompt, add_special_tokens=False))
         if not ids:
             raise BadRequest("the prompt is empty", param="prompt")
@@ -96,23 +114,21 @@ class S1Predictor(kserve.Model):
             min_thinking_tokens=fields.min_thinking_tokens,
             num_ignore=fields.num_ignore,
             max_answer_tokens=answer,
+            max_tokens=max_tokens,
         )
+        # No seed: a fresh one per request (identical prompts give different samples).
+        sampling = Sampling(temperature=fields.temperature, top_p=fields.top_p, seed=fields.seed)
         try:
-            plan = plan_for(self.generator.tokenizer, budget, len(ids), self.generator.context_window)
+            request = prepare(self.generator, prompt, budget, sampling, prompt_ids=ids)
+            if request.plan.max_thinking_tokens > limits.max_thinking_tokens_limit:
+                # s1's "auto" budget (what the context leaves), bounded by the server's limit.
+                budget = dataclasses.replace(budget, max_thinking_tokens=limits.max_thinking_tokens_limit)
+                request = prepare(self.generator, prompt, budget, sampling, prompt_ids=ids)
+            return request
         except ValueError as error:
-            raise BadRequest(str(error), param="max_thinking_tokens") from None
-        if cap is None:  # s1's "auto" budget, bounded by the server's limit
-            budget = dataclasses.replace(
-                budget, max_thinking_tokens=min(plan.max_thinking_tokens, limits.max_thinking_tokens_limit)
-            )
-            if budget.min_thinking_tokens > budget.max_thinking_tokens:
-                raise BadRequest(
-                    f"min_thinking_tokens={budget.min_thinking_tokens} exceeds the thinking "
-                    f"budget of {budget.max_thinking_tokens}",
-                    param="min_thinking_tokens",
-                )
-        sampling = Sampling(temperature=fields.temperature, top_p=fields.top_p, seed=fields.seed or 0)
-        return PreparedRequest(prompt=prompt, prompt_ids=ids, budget=budget, sampling=sampling)
+            param = "max_tokens" if "max_tokens" in str(error) else (
+                "min_thinking_tokens" if "min_thinking_tokens" in str(error) else "max_thinking_tokens")
+            raise BadRequest(str(error), param=param) from None
 
     def check_fan_out(self, count: int) -> None:
         """A request with several prompts may not take more than the whole queue at once."""
@@ -139,6 +155,8 @@ class S1Predictor(kserve.Model):
                             item = await anext(stream)
                     except StopAsyncIteration:
                         break
+                    except EngineStopped as error:
+                        raise ShuttingDown(f"the server is shutting down: {error}") from None
                     except TimeoutError:
                         raise RequestTimeout(
                             f"generation exceeded the server's {self.config.request_timeout:g} s "
@@ -154,6 +172,9 @@ class S1Predictor(kserve.Model):
             raise
         except RequestTimeout:
             outcome = "timeout"
+            raise
+        except ShuttingDown:
+            outcome = "shutdown"
             raise
         except (asyncio.CancelledError, GeneratorExit):
             # Closing the stream after its result is the normal end, not a cancellation.

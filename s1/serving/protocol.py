@@ -46,7 +46,8 @@ class StreamOptions(_Strict):
 class OpenAIFields(GenerationFields):
     model: StrictStr
     max_tokens: PositiveInt | None = Field(
-        None, description="cap on answer tokens (the thinking budget is separate)"
+        None, description="bound on the whole completion, thinking included (OpenAI semantics); "
+        "thinking is capped early enough that the answer still fits"
     )
     n: Literal[1] = 1
     stream: StrictBool = False

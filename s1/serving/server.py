@@ -23,16 +23,25 @@ from s1.serving.predictor import S1Predictor
 
 log = logging.getLogger(__name__)
 
+# Seconds uvicorn waits for responses still being written after SIGTERM (the engines have
+# stopped generating by then); well inside Kubernetes' 30 s terminationGracePeriodSeconds.
+SHUTDOWN_GRACE_S = 10
+
 
 class S1ModelServer(ModelServer):
-    """KServe's ModelServer (REST only) listening on `host`.
+    """KServe's ModelServer (REST only) listening on `host`, stopping generation on SIGTERM.
 
     KServe's RESTServer always binds 0.0.0.0; a local `s1 serve` should not expose the model
     to the network unless asked (`--host 0.0.0.0` in the container).
+
+    Shutdown: uvicorn's graceful shutdown waits (up to the grace period) for open requests, and
+    only then does KServe stop the models; a request generating thousands of tokens would keep
+    the pod alive until SIGKILL. So the signal first stops the models (the engines abort what
+    is generating; those requests are answered 503 at once), then uvicorn shuts down.
     """
 
-    def __init__(self, host: str, http_port: int):
-        super().__init__(http_port=http_port, enable_grpc=False, workers=1)
+    def __init__(self, host: str, http_port: int, grace_period: int):
+        super().__init__(http_port=http_port, enable_grpc=False, workers=1, grace_period=grace_period)
         self.host = host
 
     def start(self, models: list[S1Predictor]) -> None:
@@ -49,6 +58,16 @@ class S1ModelServer(ModelServer):
             timeout_keep_alive=self.timeout_keep_alive,
         )
         self._rest_server.config.host = self.host
+        uvicorn_server = self._rest_server._server
+        handle_exit = uvicorn_server.handle_exit
+
+        def stop_models_then_exit(sig, frame) -> None:
+            for model in models:
+                model.stop()
+            handle_exit(sig, frame)
+
+        # uvicorn installs `handle_exit` as its signal handler when it starts serving.
+        uvicorn_server.handle_exit = stop_models_then_exit
         self.servers.append(self._rest_server.start())
         self.setup_event_loop()
         self.register_signal_handler()
@@ -74,7 +93,7 @@ def serve(config: ServingConfig) -> None:
     config.validate()
     predictor = S1Predictor(config)
     predictor.load()
-    server = S1ModelServer(host=config.host, http_port=config.port)
+    server = S1ModelServer(host=config.host, http_port=config.port, grace_period=SHUTDOWN_GRACE_S)
     add_s1_routes(app, server)
     log.info("serving %s as %r on http://%s:%d", config.model, config.name, config.host, config.port)
     server.start([predictor])

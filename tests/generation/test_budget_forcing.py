@@ -221,12 +221,49 @@ def test_auto_budget_is_what_the_context_leaves():
 def test_replay_rebuilds_the_state_of_a_restarted_sequence():
     rng = random.Random(1)
     for _ in range(100):
-        p = plan(max_thinking_tokens=rng.randint(0, 30), num_ignore=rng.randint(0, 3),
-                 max_answer_tokens=4)
+        cap = rng.randint(0, 30)
+        p = plan(max_thinking_tokens=cap, num_ignore=rng.randint(0, 3),
+                 min_thinking_tokens=rng.choice([0, min(8, cap)]), max_answer_tokens=4)
         snapshots = []
-        tokens = run(BudgetForcer(p), rng.choices([WORD, OTHER, IM_START, IM_END], [5, 2, 2, 1], k=80),
+        live = BudgetForcer(p)
+        # The model also writes the ignore string itself, also while a forced wait is owed.
+        tokens = run(live, rng.choices([WORD, OTHER, IM_START, IM_END, *WAIT], [5, 2, 2, 1, 2], k=80),
                      snapshots=snapshots)
         # Restarting after any prefix gives the state the sequence had there (pending forced
         # tokens, waits, bans included).
         for cut in range(1, len(tokens) + 1):
-            assert counters(BudgetForcer.replay(p, tokens[:cut])) == snapshots[cut - 1]
+            positions = [i for i in live.wait_positions if i < cut]
+            assert counters(BudgetForcer.replay(p, tokens[:cut], positions)) == snapshots[cut - 1]
+
+
+def test_replay_tells_a_written_wait_from_a_forced_one():
+    """The same tokens with different wait positions are different states; both replay exactly."""
+    p = plan(max_thinking_tokens=20, num_ignore=1, max_answer_tokens=2)
+    written = BudgetForcer(p)
+    run(written, [WORD, *WAIT, WORD, IM_START, WORD, IM_START, WORD])  # "Wait" by the model first
+    forced = BudgetForcer(p)
+    run(forced, [WORD, IM_START, WORD, *WAIT, WORD, IM_START, WORD])  # the end attempt first
+    assert forced.tokens == written.tokens and forced.num_waits == written.num_waits == 1
+    assert (forced.wait_positions, written.wait_positions) == ([1], [3])
+    for live in (written, forced):
+        again = BudgetForcer.replay(p, live.tokens, live.wait_positions)
+        assert (again.tokens, again.num_waits, again.thinking_tokens) == (live.tokens, live.num_waits, live.thinking_tokens)
+    with pytest.raises(ValueError):
+        BudgetForcer.replay(p, written.tokens, [1, 3])  # one wait was owed, not two
+
+
+@pytest.mark.parametrize("max_tokens", [9, 16, 40, 64])
+def test_max_tokens_bounds_the_whole_turn_and_leaves_room_for_an_answer(max_tokens):
+    """OpenAI's max_tokens: thinking is capped early so the answer still fits (a model that
+    never stops thinking still gets "Final Answer:" and at least one answer token)."""
+    p = plan(max_tokens=max_tokens, max_answer_tokens=100)
+    forcer = BudgetForcer(p)
+    tokens = run(forcer, [WORD] * 1000)
+    assert len(tokens) <= max_tokens == p.max_new_tokens
+    assert forcer.hit_cap and tokens[-1] == IM_END
+    assert forcer.answer_tokens > len(FINAL_ANSWER)  # the model's own answer, not just the prefix
+    # A looser bound than the budget changes nothing.
+    loose = plan(max_thinking_tokens=5, max_answer_tokens=3, max_tokens=1000)
+    assert loose == plan(max_thinking_tokens=5, max_answer_tokens=3)
+    with pytest.raises(ValueError, match="no room for an answer"):
+        plan(max_tokens=len(CAP_DELIMITER) + 1)

@@ -20,6 +20,7 @@ import pytest
 class Server:
     url: str
     log: Path
+    process: subprocess.Popen
 
     def metric(self, name: str, **labels: str) -> float:
         """One sample of the server's Prometheus metrics (0 when absent)."""
@@ -40,16 +41,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(model: Path, tmp: Path, *flags: str) -> Iterator[Server]:
+def start_server(model: Path, tmp: Path, *flags: str, ready_within: float = 180) -> Iterator[Server]:
+    """A real `s1 serve` on a free port; stopped with SIGTERM (killed after 30 s) at the end."""
     port = _free_port()
     log = tmp / f"serve-{port}.log"
     command = [sys.executable, "-m", "s1.cli", "serve", "--model", str(model), "--host", "127.0.0.1",
                "--port", str(port), *flags]
     with open(log, "w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
-    server = Server(url=f"http://127.0.0.1:{port}", log=log)
+    server = Server(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + ready_within
         while True:
             if process.poll() is not None:
                 pytest.fail(f"s1 serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
@@ -59,11 +61,12 @@ def _start(model: Path, tmp: Path, *flags: str) -> Iterator[Server]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"s1 serve not ready after 180 s:\n{log.read_text()[-3000:]}")
+                pytest.fail(f"s1 serve not ready after {ready_within:g} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -74,7 +77,7 @@ def _start(model: Path, tmp: Path, *flags: str) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def server(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Generous limits; the prompt limit is above the 32K context window to test the window."""
-    yield from _start(
+    yield from start_server(
         tiny_qwen_dir, tmp_path_factory.mktemp("serve"),
         "--max-thinking-tokens-limit", "8192", "--max-prompt-tokens", "40000", "--max-queue", "64",
     )
@@ -83,7 +86,7 @@ def server(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture(scope="session")
 def tight_server(tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One request generating, one waiting, a 10 s timeout, short prompts only."""
-    yield from _start(
+    yield from start_server(
         tiny_qwen_dir, tmp_path_factory.mktemp("serve-tight"), "--name", "tight",
         "--max-queue", "1", "--request-timeout", "10", "--max-prompt-tokens", "64",
     )

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 CHAT = "/openai/v1/chat/completions"
 PREDICT = "/v1/models/s1:predict"
-SMALL = {"max_thinking_tokens": 4, "max_tokens": 2}
+SMALL = {"max_thinking_tokens": 4, "max_tokens": 16}
 
 
 def _chat(**fields) -> dict:
@@ -32,7 +32,10 @@ BAD = [
     pytest.param(CHAT, _chat(max_thinking_tokens=-1), 400, "greater than or equal to 0", id="negative-budget"),
     pytest.param(CHAT, _chat(max_thinking_tokens=10**12), 400, "exceeds this server's limit", id="huge-budget"),
     pytest.param(CHAT, _chat(min_thinking_tokens=9), 400, "min_thinking_tokens (9) exceeds", id="min-over-max"),
-    pytest.param(CHAT, _chat(max_tokens=10**6), 400, "answer tokens", id="huge-answer"),
+    pytest.param(CHAT, _chat(max_tokens=10**6), 400, "exceeds the model's 32768-token context", id="huge-max-tokens"),
+    pytest.param(CHAT, _chat(max_tokens=5), 400, "max_tokens=5 leaves no room for an answer", id="max-tokens-too-small"),
+    pytest.param(PREDICT, {"instances": [{"question": "2+2?", "max_answer_tokens": 10**6}]}, 400, "answer tokens",
+                 id="huge-answer"),
     pytest.param(CHAT, _chat(messages=[{"role": "user", "content": "x " * 33_000}]), 400, "context window",
                  id="prompt-over-context-window"),
     pytest.param(CHAT, _chat(model="gpt-4"), 404, "'gpt-4' is not served here", id="unknown-model"),
@@ -67,7 +70,7 @@ def test_prompt_longer_than_the_server_allows(tight_server) -> None:
 
 
 async def _burst(url: str, model: str, count: int) -> list[httpx.Response]:
-    body = {"model": model, "messages": [{"role": "user", "content": "2+2?"}], "max_thinking_tokens": 4, "max_tokens": 1}
+    body = {"model": model, "messages": [{"role": "user", "content": "2+2?"}], "max_thinking_tokens": 4, "max_tokens": 16}
     async with httpx.AsyncClient(timeout=120) as client:
         return await asyncio.gather(*(client.post(url + CHAT, json=body) for _ in range(count)))
 

@@ -31,7 +31,7 @@ def test_not_ready_until_loaded_then_budgets_follow_the_limits(tiny_qwen_dir) ->
 
     prompt = generation_prompt("2+2?")
     default = predictor.prepare(prompt, GenerationFields())
-    assert default.budget.max_thinking_tokens == 6  # no budget given: the server's limit
+    assert default.plan.max_thinking_tokens == 6  # no budget given: the server's limit
     with pytest.raises(BadRequest, match="exceeds this server's limit of 6"):
         predictor.prepare(prompt, GenerationFields(max_thinking_tokens=7))
     result = asyncio.run(predictor.complete(default))

