@@ -68,8 +68,9 @@ def prepare_data(recipe: Recipe, data: Path, tokenizer) -> tuple[list[dict], dic
     report = dataset.report() | {
         "rows": len(rows),
         "packing": recipe.packing,
-        # Fraction of the row budget (block_size per row) filled with real tokens.
-        "fill_fraction": useful_token_fraction(dataset.num_tokens, len(rows) * recipe.block_size),
+        # Packed: fraction of the row budget (block_size per row) filled with real tokens.
+        "fill_fraction": useful_token_fraction(dataset.num_tokens, len(rows) * recipe.block_size)
+        if recipe.packing else None,
     }
     return rows, report
 

@@ -2,8 +2,8 @@
 step, a killed rank resumes, and the final model is a plain safetensors folder.
 
 Four launches in all (DeepSpeed start-up is slow on 2 cores): DDP on one agent with 2 ranks,
-ZeRO-3 on two agents (node ranks 0 and 1) with one rank each, and a ZeRO-3 run killed after a
-checkpoint plus its resume.
+ZeRO-3 with activation checkpointing on two agents (node ranks 0 and 1) with one rank each, and
+a ZeRO-3 run killed after a checkpoint plus its resume.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ pytestmark = pytest.mark.slow
 RUN = {"epochs": 2, "packing": False, "global_batch_size": 4, "length_group_steps": 2,
        "loss_chunk_size": 16, "save_steps": 1}
 STEPS = 8
+# ZeRO-3 runs recompute activations in backward (as 2x8-h100-zero3 does), DDP does not: the
+# recompute repeats every all-gather and LM-head call, and must not change a number.
+ZERO3 = {"topology": "cpu-zero3", "topology.gradient_checkpointing": True}
 
 
 def records(out: Path) -> dict[int, dict]:
@@ -43,22 +46,22 @@ def data(tmp_path_factory) -> Path:
     return write_rows(tmp_path_factory.mktemp("data") / "selected.jsonl", training_rows(16)).parent
 
 
-def launched(tmp_path_factory, data, model: Path, topology: str, nproc_per_node: int, nnodes: int):
-    out = tmp_path_factory.mktemp(topology) / "out"
-    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(model), "topology": topology},
+def launched(tmp_path_factory, data, model: Path, topology: dict, nproc_per_node: int, nnodes: int):
+    out = tmp_path_factory.mktemp(topology["topology"]) / "out"
+    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(model), **topology},
                            nproc_per_node=nproc_per_node, nnodes=nnodes)
     return out, summary
 
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory, data, tiny_qwen_dir):
-    return launched(tmp_path_factory, data, tiny_qwen_dir, "cpu", nproc_per_node=2, nnodes=1)
+    return launched(tmp_path_factory, data, tiny_qwen_dir, {"topology": "cpu"}, nproc_per_node=2, nnodes=1)
 
 
 @pytest.fixture(scope="module")
 def zero3_run(tmp_path_factory, data, tiny_qwen_dir):
     """ZeRO-3 as two torchrun agents on 127.0.0.1, the static rendezvous PyTorchJob pods use."""
-    return launched(tmp_path_factory, data, tiny_qwen_dir, "cpu-zero3", nproc_per_node=1, nnodes=2)
+    return launched(tmp_path_factory, data, tiny_qwen_dir, ZERO3, nproc_per_node=1, nnodes=2)
 
 
 def test_ranks_need_different_chunk_counts(data, qwen_tokenizer):
@@ -113,7 +116,7 @@ def test_zero3_checkpoints_keep_shards_and_the_final_model_matches_ddp(ddp_run, 
 def test_killed_zero3_rank_resumes_with_same_data_order_and_no_lost_step(data, zero3_run, tmp_path, tiny_qwen_dir):
     reference_out, _ = zero3_run
     out = tmp_path / "out"
-    overrides = validate("tiny-qwen", data, {**RUN, "model": str(tiny_qwen_dir), "topology": "cpu-zero3",
+    overrides = validate("tiny-qwen", data, {**RUN, "model": str(tiny_qwen_dir), **ZERO3,
                                              "topology.processes_per_node": 2})
     [command] = torchrun_commands("tiny-qwen", data, out, overrides, 2, 1, free_port())
     env = {**os.environ, **load_recipe("tiny-qwen", overrides).topology.env}
@@ -135,8 +138,7 @@ def test_killed_zero3_rank_resumes_with_same_data_order_and_no_lost_step(data, z
     completed_before = max(step for step, path in checkpoint_dirs(out) if (path / MARKER).is_file())
     assert 2 <= completed_before < STEPS
 
-    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(tiny_qwen_dir), "topology": "cpu-zero3"},
-                           nproc_per_node=2)
+    summary = launch_local("tiny-qwen", data, out, {**RUN, "model": str(tiny_qwen_dir), **ZERO3}, nproc_per_node=2)
     assert summary["resumed_from"].endswith(f"checkpoint-{completed_before}")
     assert summary["steps"] == STEPS
     resumed, reference = records(out), records(reference_out)
