@@ -187,6 +187,10 @@ class CompleteCheckpointCallback(TrainerCallback):
         _barrier()
 
     def _mirror(self, checkpoint: Path) -> None:
+        if not checkpoint.is_dir():
+            # Rotated away while queued behind a slow upload: a newer checkpoint supersedes it.
+            log.info("checkpoint %s superseded before its upload; not mirrored", checkpoint.name)
+            return
         upload_checkpoint(checkpoint, self.checkpoint_uri, self.save_total_limit)
         keep_newest_complete(self.out, self.save_total_limit)
 

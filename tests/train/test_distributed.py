@@ -64,15 +64,20 @@ def zero3_run(tmp_path_factory, data, tiny_qwen_dir):
     return launched(tmp_path_factory, data, tiny_qwen_dir, ZERO3, nproc_per_node=1, nnodes=2)
 
 
-def test_ranks_need_different_chunk_counts(data, qwen_tokenizer):
-    """Without rank-consistent chunking this data desynchronises ZeRO-3's all-gathers."""
+def first_epoch(data: Path, tokenizer):
+    """The tokenized examples and the epoch-0 order the runs train in (4 per step)."""
     from s1.train.data import read_examples, tokenize_examples
     from s1.train.sampling import step_order
 
     recipe = load_recipe("tiny-qwen", {**RUN, "topology.processes_per_node": 2})
-    examples = tokenize_examples(qwen_tokenizer, read_examples(data), recipe.block_size, recipe.overlong).examples
-    order = step_order([len(e.input_ids) for e in examples], 4, RUN["length_group_steps"], recipe.seed, 0)
-    chunks = [-(-(examples[i].num_loss_tokens) // RUN["loss_chunk_size"]) for i in order]
+    examples = tokenize_examples(tokenizer, read_examples(data), recipe.block_size, recipe.overlong).examples
+    return examples, step_order([len(e.input_ids) for e in examples], 4, RUN["length_group_steps"], recipe.seed, 0)
+
+
+def test_ranks_need_different_chunk_counts(data, qwen_tokenizer):
+    """Without rank-consistent chunking this data desynchronises ZeRO-3's all-gathers."""
+    examples, order = first_epoch(data, qwen_tokenizer)
+    chunks = [-(-examples[i].num_loss_tokens // RUN["loss_chunk_size"]) for i in order]
     assert any(chunks[i] != chunks[i + 1] for i in range(0, len(chunks), 2)), chunks
 
 

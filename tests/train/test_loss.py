@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 
@@ -73,3 +75,45 @@ def test_extra_empty_chunks_add_nothing_and_too_few_are_refused():
     torch.testing.assert_close(padded_grad, exact_grad)
     with pytest.raises(ValueError, match="cannot hold 11 targets"):
         chunked_cross_entropy_sum(hidden, head, labels, chunk_size=4, num_chunks=2)
+
+
+@pytest.mark.slow
+def test_unpacked_step_loss_is_s1s_mean_of_per_example_means(tmp_path, tiny_qwen_dir, qwen_tokenizer):
+    """packing: false averages as s1/TRL did: each example's per-token mean, then over the step.
+
+    One step holds all 4 examples (one rank, 4 accumulated micro-steps, lr 0 at step 1), with
+    target counts from ~20 to ~400; a sharpened copy of the tiny model (LM head x 40) makes their
+    losses differ, so this mean and the per-token mean over the step tell apart.
+    """
+    from transformers import AutoModelForCausalLM
+
+    from s1.train.config import load_recipe
+    from s1.train.data import read_examples, tokenize_examples
+    from s1.train.run import METRICS_FILE, train
+    from tests.train.conftest import training_rows, write_rows
+
+    rows = training_rows(4)
+    for row, repeat in zip(rows, (0, 2, 10, 40)):
+        row["thinking"] += " Check: carry the one." * repeat
+    data = write_rows(tmp_path / "data" / "selected.jsonl", rows)
+    sharp = AutoModelForCausalLM.from_pretrained(tiny_qwen_dir)
+    with torch.no_grad():
+        sharp.get_output_embeddings().weight.mul_(40)
+    sharp.save_pretrained(tmp_path / "sharp")
+    qwen_tokenizer.save_pretrained(tmp_path / "sharp")
+    run = {"model": str(tmp_path / "sharp"), "packing": False, "global_batch_size": 4, "max_steps": 1, "save_steps": 100}
+    train("tiny-qwen", data, tmp_path / "out", run)
+
+    recipe = load_recipe("tiny-qwen", run)
+    examples = tokenize_examples(qwen_tokenizer, read_examples(data), recipe.block_size, recipe.overlong).examples
+    means, counts = [], []
+    with torch.no_grad():
+        for example in examples:
+            labels = torch.tensor([example.labels])
+            means.append(float(sharp(input_ids=torch.tensor([example.input_ids]), labels=labels).loss))
+            counts.append(example.num_loss_tokens)
+    s1_mean = sum(means) / len(means)
+    token_mean = sum(m * n for m, n in zip(means, counts)) / sum(counts)
+    assert abs(token_mean - s1_mean) > 1e-3 * s1_mean, (means, counts)
+    logged = json.loads((tmp_path / "out" / METRICS_FILE).read_text().splitlines()[0])["loss"]
+    assert logged == pytest.approx(s1_mean, rel=1e-4)

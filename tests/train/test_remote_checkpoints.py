@@ -102,17 +102,18 @@ def test_upload_runs_off_the_training_path_and_rotation_waits_for_it(tmp_path, m
     monkeypatch.setattr(checkpoints, "upload_checkpoint", held_upload)
     out, uri = tmp_path / "out", f"file://{tmp_path}/remote"
     callback = checkpoints.CompleteCheckpointCallback(out, save_total_limit=1, checkpoint_uri=uri)
-    for step in (1, 2):
+    for step in (1, 2, 3):
         fake_checkpoint(out, step, complete=False)
         callback.on_save(SimpleNamespace(world_size=1), SimpleNamespace(global_step=step, is_world_process_zero=True), None)
     assert started.wait(30)
-    assert remote_checkpoints(uri) == []  # nothing up yet, and both saves already returned
+    assert remote_checkpoints(uri) == []  # nothing up yet, and every save already returned
     # Marked complete at once; not rotated away while the upload may still read it.
-    assert [(step, checkpoints.is_complete(path)) for step, path in checkpoint_dirs(out)] == [(1, True), (2, True)]
+    assert [(step, checkpoints.is_complete(path)) for step, path in checkpoint_dirs(out)] == [(1, True), (2, True), (3, True)]
     release.set()
     callback.wait_for_uploads()
-    assert [(step, done) for step, _, done in remote_checkpoints(uri)] == [(2, True)]
-    assert [step for step, _ in checkpoint_dirs(out)] == [2]
+    # Checkpoint 2 was rotated away while queued (superseded by 3): skipped, not an error.
+    assert [(step, done) for step, _, done in remote_checkpoints(uri)] == [(3, True)]
+    assert [step for step, _ in checkpoint_dirs(out)] == [3]
 
 
 @pytest.mark.slow
