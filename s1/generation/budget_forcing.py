@@ -149,21 +149,22 @@ def plan_for(
                          "end-of-thinking token")
     prefix = tuple(tokenizer.encode(budget.answer_prefix, add_special_tokens=False))
     cap_delimiter = delimiters.newline + delimiters.answer + delimiters.newline + prefix
-    room = context_window - prompt_tokens - len(cap_delimiter) - budget.max_answer_tokens - 1
+    # The answer never outgrows max_tokens, so a small bound leaves room for thinking.
+    answer = min(budget.max_answer_tokens, budget.max_tokens or budget.max_answer_tokens)
+    room = context_window - prompt_tokens - len(cap_delimiter) - answer - 1
     cap = budget.max_thinking_tokens
     if cap is None:
         if room < 0:
             raise ValueError(
                 f"budget: the prompt ({prompt_tokens} tokens) plus max_answer_tokens "
-                f"({budget.max_answer_tokens}) leave no room in the {context_window}-token "
-                "context window"
+                f"({answer}) leave no room in the {context_window}-token context window"
             )
         cap = room
     elif cap > room:
         raise ValueError(
             f"budget: max_thinking_tokens={cap} does not fit the {context_window}-token context "
             f"window: the prompt has {prompt_tokens} tokens, the forced delimiter "
-            f"{len(cap_delimiter)} and max_answer_tokens {budget.max_answer_tokens}; at most "
+            f"{len(cap_delimiter)} and max_answer_tokens {answer}; at most "
             f"{max(room, 0)} thinking tokens fit"
         )
     if budget.min_thinking_tokens > cap:
@@ -171,7 +172,7 @@ def plan_for(
             f"budget: min_thinking_tokens ({budget.min_thinking_tokens}) exceeds the "
             f"{cap} thinking tokens that fit the context window"
         )
-    max_new_tokens = cap + len(cap_delimiter) + budget.max_answer_tokens + 1
+    max_new_tokens = cap + len(cap_delimiter) + answer + 1
     if budget.max_tokens is not None and budget.max_tokens < max_new_tokens:
         cap, max_new_tokens = _cap_for_max_tokens(budget, cap, len(cap_delimiter))
     return ForcingPlan(

