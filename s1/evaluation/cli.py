@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from s1.cli_args import add_list_argument
+from s1.generation.engine import ENGINE_NAMES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--engine", choices=["auto", "transformers", "vllm"], default="auto",
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default="auto",
                         help="generation engine; auto = vLLM when installed and a GPU is "
                              "visible, else transformers")
     parser.add_argument("--tensor-parallel-size", type=int,

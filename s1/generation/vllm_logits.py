@@ -145,16 +145,16 @@ class _Request:
         return forcer
 
     def catch_up(self) -> None:
-        """Feed the tokens vLLM kept since the last call (up to the first placeholder)."""
-        forcer = self.forcer
-        known = _known(self.output_ids)
-        if len(known) < len(forcer.tokens):  # vLLM discarded tokens: rebuild from what is left
-            self.forcer = forcer = self._replay(known)
+        """Feed the tokens vLLM kept since the last call (up to the first placeholder); only the
+        new tail is read, so a step costs the same at token 10 and at token 16,000."""
+        forcer, output = self.forcer, self.output_ids
+        if len(output) < len(forcer.tokens):  # vLLM discarded tokens: rebuild from what is left
+            self.forcer = forcer = self._replay(_known(output))
             self.decision = None
-        for position in range(len(forcer.tokens), len(known)):
-            if forcer.done:
+        for position in range(len(forcer.tokens), len(output)):
+            token = output[position]
+            if forcer.done or token == -1:
                 break
-            token = known[position]
             decision, self.decision = self.decision, None
             if decision is not None and decision[0] == position and token == forcer.step().replacement:
                 forcer.intercept(decision[1])
