@@ -100,12 +100,14 @@ class VLLMEngine:
                   disable=len(requests) < 2) as bar:
 
             async def run_all() -> list[Generation]:
-                async def one(request: PreparedRequest) -> Generation:
-                    result = await self._run(request, None)
+                async def one(request: PreparedRequest) -> tuple[str, list[int]]:
+                    done = await self._tokens(request, None)
                     bar.update()
-                    return result
+                    return done
 
-                return list(await asyncio.gather(*(self._track(one(r)) for r in requests)))
+                finished = await asyncio.gather(*(self._track(one(r)) for r in requests))
+                waits = await self._waits([key for key, _ in finished])
+                return [self._result(r, tokens, w) for r, (_, tokens), w in zip(requests, finished, waits)]
 
             return self._call(run_all())
 
@@ -121,7 +123,9 @@ class VLLMEngine:
 
         async def produce() -> None:
             try:
-                put(await self._run(request, put))
+                key, tokens = await self._tokens(request, put)
+                [waits] = await self._waits([key])
+                put(self._result(request, tokens, waits))
             except BaseException as error:  # handed to the request, raised there
                 put(StreamFailed(EngineStopped("the engine shut down during this request")
                                  if self._stopping else error))
@@ -147,7 +151,9 @@ class VLLMEngine:
         finally:
             self._tasks.discard(task)
 
-    async def _run(self, request: PreparedRequest, on_text: Callable[[str], None] | None) -> Generation:
+    async def _tokens(self, request: PreparedRequest,
+                      on_text: Callable[[str], None] | None) -> tuple[str, list[int]]:
+        """Generate one request; its key (for its wait positions) and its token ids."""
         from vllm import TokensPrompt
         from vllm.sampling_params import RequestOutputKind
 
@@ -168,9 +174,18 @@ class VLLMEngine:
             tokens.extend(completion.token_ids)
             if on_text is not None and completion.text:
                 on_text(completion.text)
-        [waits, *_] = await self._llm.collective_rpc(vllm_logits.WAITS_RPC, args=(key,))
-        if waits is None:
-            raise RuntimeError(f"vLLM has no budget-forcing record for request {key}")
+        return key, tokens
+
+    async def _waits(self, keys: list[str]) -> list[list[int]]:
+        """The forced wait positions of finished requests, from vLLM's worker (rank 0)."""
+        [found, *_] = await self._llm.collective_rpc(vllm_logits.WAITS_RPC, args=(keys,))
+        missing = [key for key, waits in zip(keys, found) if waits is None]
+        if missing:
+            raise RuntimeError(f"vLLM has no budget-forcing record for requests {missing}")
+        return found
+
+    def _result(self, request: PreparedRequest, tokens: list[int], waits: list[int]) -> Generation:
+        """The result record: an exact replay of the tokens with the processor's wait positions."""
         forcer = BudgetForcer.replay(request.plan, tokens, waits)
         return api.to_generation(
             self.tokenizer, request.prompt, tokens,

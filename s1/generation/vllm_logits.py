@@ -38,9 +38,9 @@ gpu_input_batch.py, v1/sample/logits_processor/interface.py at 0.32):
 - Unseeded sampled requests get a seed derived from the prompt and their arrival order in the
   batch, which every tensor-parallel rank sees identically, so all ranks force the same tokens.
 
-A frontend reads a finished request's wait positions with `collective_rpc(WAITS_RPC, args=
-(request_key,))` when vLLM runs with `worker_extension_cls=WORKER_EXTENSION` (the engine layer
-does; `s1.generation.vllm_engine`), to build its result by that same exact replay.
+A frontend reads finished requests' wait positions with `collective_rpc(WAITS_RPC, args=
+([request_key, ...],))` when vLLM runs with `worker_extension_cls=WORKER_EXTENSION` (the engine
+layer does; `s1.generation.vllm_engine`), to build its results by that same exact replay.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ WORKER_EXTENSION = "s1.generation.vllm_logits.BudgetForcingWorkerExtension"
 WAITS_RPC = "s1_budget_forcing_waits"
 # vLLM treats temperatures below this as greedy.
 _GREEDY_EPSILON = 1e-5
-# Finished requests whose wait positions are kept for the frontend to collect.
-_KEPT_RESULTS = 4096
+# Finished requests whose wait positions are kept for the frontend to collect (a few ints each;
+# a frontend collects a whole batch at once, so this bounds the batch it can collect).
+_KEPT_RESULTS = 65_536
 _MASK64 = (1 << 64) - 1
 
 _PROCESSORS: weakref.WeakSet = weakref.WeakSet()
@@ -269,12 +270,18 @@ class BudgetForcingLogitsProcessor(LogitsProcessor):
 
 
 class BudgetForcingWorkerExtension:
-    """Mixed into vLLM's worker (`worker_extension_cls`): lets a frontend collect a finished
-    request's forced wait positions (`collective_rpc(WAITS_RPC, args=(key,))`)."""
+    """Mixed into vLLM's worker (`worker_extension_cls`): lets a frontend collect finished
+    requests' forced wait positions in one call (`collective_rpc(WAITS_RPC, args=(keys,))`;
+    one call per batch, as each call waits for a gap between engine steps)."""
 
-    def s1_budget_forcing_waits(self, key: str) -> list[int] | None:
-        for processor in list(_PROCESSORS):
-            waits = processor.waits_of(key)
-            if waits is not None:
-                return waits
-        return None
+    def s1_budget_forcing_waits(self, keys: list[str]) -> list[list[int] | None]:
+        processors = list(_PROCESSORS)
+        found = []
+        for key in keys:
+            waits = None
+            for processor in processors:
+                waits = processor.waits_of(key)
+                if waits is not None:
+                    break
+            found.append(waits)
+        return found

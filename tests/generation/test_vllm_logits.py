@@ -117,10 +117,8 @@ def test_chunked_prefill_preemption_and_async_steps_keep_the_transformers_tokens
                 done[row["name"]] = row["out"]
     assert [done[r["name"]] for r in rows] == [list(g.token_ids) for g in expected]
     # The frontend's exact replay: the wait positions the processor reports.
-    rpc = vllm_logits.BudgetForcingWorkerExtension()
-    for index, g in enumerate(expected):
-        waits = rpc.s1_budget_forcing_waits(f"k{index}")
-        assert waits is not None and len(waits) == g.num_waits
+    found = vllm_logits.BudgetForcingWorkerExtension().s1_budget_forcing_waits([f"k{i}" for i in range(len(rows))])
+    assert [len(waits) for waits in found] == [g.num_waits for g in expected]
 
 
 def test_unseeded_sampled_requests_get_the_same_seed_on_every_rank(tiny):
