@@ -1,30 +1,39 @@
-"""Budget-forced vs plain generation throughput, and s1's multi-round approach as the baseline.
+"""Budget-forced vs plain generation throughput (transformers and vLLM), and s1's multi-round
+approach as the baseline.
 
-Usage: python benchmarks/budget_forcing.py [--smollm2 /tmp/smol2] [--repeats 3] [--prompts 3]
+Usage: python benchmarks/budget_forcing.py [--trials 15] [--vllm-model models/smollm2 --vllm-trials 5]
 
-For each prompt, budget-forced single-pass generation (`s1.generation.api.generate`) produces N
-tokens; plain `model.generate` is then asked for exactly N new tokens (no processor, no early
-stop), and s1's multi-round driver reproduces the same N tokens with a re-prefill per round.
-Throughput is tokens per second over all prompts; the three methods are interleaved in every
-repeat (the machine is shared) and the median repeat is reported. `ratio` = forced / plain
-throughput on the tiny model (goal >= 0.95); `baseline_ratio` = multi-round / plain.
+transformers (tiny model, CPU): each trial runs every prompt budget-forced in a single pass
+(`s1.generation.api.generate`, N tokens), then plain `model.generate` for exactly N tokens (no
+processor, no early stop), then s1's multi-round driver (same N tokens, a re-prefill per round);
+the order of forced and plain alternates between trials so drift on a shared machine cancels.
+A trial's ratio is plain seconds / forced seconds over its prompts (= forced / plain
+throughput, as the token counts are equal). Reported: the median trial ratio and its spread
+(quartiles), for forced (`ratio`, goal >= 0.95) and multi-round (`baseline_ratio`).
+
+vLLM (`--vllm-model`, a vLLM-capable model such as SmolLM2; vLLM's CPU build here): one engine;
+each trial sends the whole prompt set as one batch with budget forcing, and one batch without
+(`max_tokens = min_tokens` = each forced request's length, `ignore_eos`), alternating order.
+`vllm_ratio` = median plain / forced batch seconds (goal >= 0.95).
 
 The tiny model is random, so it gets a +1 logit on `<|im_start|>`/`<|im_end|>` to try ending
-thinking now and then (waits and rounds happen as on a trained model). Batch size 1 throughout:
-s1's reference driver handles one request per round and "same number of tokens" stays exact.
-CPU with transformers only; vLLM needs a GPU machine (not measured here).
+thinking now and then (waits and rounds happen as on a trained model). The last line is one JSON
+object.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 from transformers import GenerationConfig
 
 from s1.format import IM_END, IM_START, generation_prompt
@@ -38,6 +47,10 @@ QUESTIONS = [
     "A train travels 120 km in 1.5 hours. What is its average speed?",
     "How many ways can 5 people sit around a round table?",
     "Find x if 3x + 7 = 25.",
+    "What is 17 squared?",
+    "Name the largest planet in the solar system.",
+    "Simplify (x^2 - 1) / (x - 1).",
+    "How many edges does a cube have?",
 ]
 
 
@@ -66,51 +79,93 @@ def plain(model, ids: list[int], new_tokens: int) -> list[int]:
     return out[0, len(ids):].tolist()
 
 
-def measure(name: str, model, tokenizer, budget: Budget, prompts: list[str], repeats: int) -> dict:
+def spread(values: list[float]) -> dict:
+    """Median and quartiles of per-trial ratios."""
+    ordered = sorted(values)
+    quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
+    return {"median": round(statistics.median(ordered), 4), "q1": round(quartiles[0], 4),
+            "q3": round(quartiles[2], 4), "min": round(ordered[0], 4), "max": round(ordered[-1], 4)}
+
+
+def transformers_trials(model, tokenizer, budget: Budget, prompts: list[str], trials: int) -> dict:
     ids = encode_prompts(tokenizer, prompts)
-    timings: dict[str, list[float]] = {"forced": [], "plain": [], "multi_round": []}
-    tokens = waits = rounds_checked = 0
-    for repeat in range(repeats):
-        totals = dict.fromkeys(timings, 0.0)
-        tokens = waits = 0
-        for prompt, prompt_ids in zip(prompts, ids):
-            start = time.perf_counter()
-            [forced] = generate(model, tokenizer, [prompt], budget)
-            totals["forced"] += time.perf_counter() - start
-            n = len(forced.token_ids)
-            start = time.perf_counter()
-            assert len(plain(model, prompt_ids, n)) == n
-            totals["plain"] += time.perf_counter() - start
-            start = time.perf_counter()
-            [multi] = generate_multi_round(model, tokenizer, [prompt], budget)
-            totals["multi_round"] += time.perf_counter() - start
-            if repeat == 0:
-                assert multi.token_ids == forced.token_ids, "drivers disagree"
-                rounds_checked += 1
-            tokens += n
-            waits += forced.num_waits
-        for key, seconds in totals.items():
-            timings[key].append(seconds)
-    median = {key: statistics.median(values) for key, values in timings.items()}
-    throughput = {key: tokens / seconds for key, seconds in median.items()}
-    return {
-        "model": name,
-        "prompts": len(prompts),
-        "generated_tokens": tokens,
-        "waits": waits,
-        "tokens_per_s": {key: round(value, 2) for key, value in throughput.items()},
-        "ratio": round(throughput["forced"] / throughput["plain"], 4),
-        "baseline_ratio": round(throughput["multi_round"] / throughput["plain"], 4),
-        "drivers_agree": rounds_checked == len(prompts),
-    }
+    forced_runs = generate(model, tokenizer, prompts, budget, batch_size=1)  # warm-up, lengths
+    lengths = [len(g.token_ids) for g in forced_runs]
+    for prompt, g in zip(prompts, forced_runs):
+        [multi] = generate_multi_round(model, tokenizer, [prompt], budget)
+        assert multi.token_ids == g.token_ids, "drivers disagree"
+    ratios, baseline = [], []
+    for trial in tqdm(range(trials), desc="transformers trials"):
+        seconds = {"forced": 0.0, "plain": 0.0, "multi_round": 0.0}
+        for prompt, prompt_ids, n in zip(prompts, ids, lengths):
+            order = ("forced", "plain") if trial % 2 == 0 else ("plain", "forced")
+            for method in (*order, "multi_round"):
+                start = time.perf_counter()
+                if method == "forced":
+                    generate(model, tokenizer, [prompt], budget)
+                elif method == "plain":
+                    plain(model, prompt_ids, n)
+                else:
+                    generate_multi_round(model, tokenizer, [prompt], budget)
+                seconds[method] += time.perf_counter() - start
+        ratios.append(seconds["plain"] / seconds["forced"])
+        baseline.append(seconds["plain"] / seconds["multi_round"])
+    return {"prompts": len(prompts), "tokens_per_trial": sum(lengths),
+            "waits": sum(g.num_waits for g in forced_runs), "trials": trials,
+            "ratio": spread(ratios), "baseline_ratio": spread(baseline)}
+
+
+def vllm_trials(model_dir: Path, budget: Budget, prompts: list[str], trials: int) -> dict:
+    """Forced vs plain batches on one vLLM engine (see module docstring)."""
+    from vllm import SamplingParams, TokensPrompt
+
+    from s1.generation.engine import prepare
+    from s1.generation.vllm_engine import VLLMEngine
+
+    started = time.perf_counter()
+    engine = VLLMEngine(model_dir, max_model_len=2048)
+    start_seconds = time.perf_counter() - started
+    try:
+        requests = [prepare(engine, p, budget) for p in prompts]
+        forced = engine.generate(requests)  # warm-up, lengths
+        lengths = [len(g.token_ids) for g in forced]
+
+        async def plain_batch() -> None:
+            async def one(index: int, request) -> None:
+                params = SamplingParams(temperature=0.0, max_tokens=lengths[index], min_tokens=lengths[index],
+                                        ignore_eos=True)
+                prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
+                async for _ in engine._llm.generate(prompt, params, request_id=f"plain-{uuid.uuid4().hex}"):
+                    pass
+
+            await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+
+        ratios = []
+        for trial in tqdm(range(trials), desc="vLLM trials"):
+            seconds = {}
+            for method in (("forced", "plain") if trial % 2 == 0 else ("plain", "forced")):
+                start = time.perf_counter()
+                if method == "forced":
+                    engine.generate(requests)
+                else:
+                    engine._call(plain_batch())  # the engine's own loop runs vLLM
+                seconds[method] = time.perf_counter() - start
+            ratios.append(seconds["plain"] / seconds["forced"])
+    finally:
+        engine.shutdown()
+    return {"model": str(model_dir), "prompts": len(prompts), "tokens_per_batch": sum(lengths),
+            "waits": sum(g.num_waits for g in forced), "trials": trials,
+            "engine_start_s": round(start_seconds, 1), "ratio": spread(ratios)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", type=Path, help="tiny-qwen folder (built if missing)")
-    parser.add_argument("--smollm2", type=Path, help="also measure this SmolLM2 folder")
-    parser.add_argument("--prompts", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=15)
+    parser.add_argument("--prompts", type=int, default=4)
+    parser.add_argument("--vllm-model", type=Path, help="also measure vLLM on this model folder")
+    parser.add_argument("--vllm-trials", type=int, default=5)
+    parser.add_argument("--vllm-prompts", type=int, default=16)
     parser.add_argument("--max-thinking-tokens", type=int, default=96)
     parser.add_argument("--num-ignore", type=int, default=2)
     parser.add_argument("--max-answer-tokens", type=int, default=32)
@@ -122,25 +177,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         tiny_dir = args.tiny or build_model("tiny-qwen", Path(scratch) / "tiny-qwen")
         model, tokenizer = load_model(tiny_dir)
-        results = [measure("tiny-qwen (+1 end bias)", tempted(model, tokenizer, 1.0), tokenizer,
-                           budget, prompts, args.repeats)]
-    if args.smollm2:
-        model, tokenizer = load_model(args.smollm2)
-        results.append(measure("smollm2-135m", model, tokenizer, budget, prompts, args.repeats))
-    for result in results:
-        print(f"{result['model']}: forced {result['tokens_per_s']['forced']} tok/s, plain "
-              f"{result['tokens_per_s']['plain']} tok/s, multi-round "
-              f"{result['tokens_per_s']['multi_round']} tok/s, ratio {result['ratio']}, "
-              f"baseline ratio {result['baseline_ratio']}, waits {result['waits']}")
+        hf = transformers_trials(tempted(model, tokenizer, 1.0), tokenizer, budget, prompts, args.trials)
+    print(f"transformers (tiny-qwen, +1 end bias): forced/plain {hf['ratio']}, "
+          f"multi-round/plain {hf['baseline_ratio']}, {hf['tokens_per_trial']} tokens per trial")
     summary = {
-        "ratio": results[0]["ratio"],
-        "baseline_ratio": results[0]["baseline_ratio"],
-        "backend": "transformers-cpu",
+        "ratio": hf["ratio"]["median"],
+        "ratio_iqr": [hf["ratio"]["q1"], hf["ratio"]["q3"]],
+        "baseline_ratio": hf["baseline_ratio"]["median"],
         "budget": {"max_thinking_tokens": budget.max_thinking_tokens, "num_ignore": budget.num_ignore,
                    "max_answer_tokens": budget.max_answer_tokens},
-        "results": results,
-        "note": "vLLM not measured: no GPU machine in this run",
+        "transformers": hf,
     }
+    if args.vllm_model:
+        vllm_prompts = [generation_prompt(QUESTIONS[i % len(QUESTIONS)] + " " * (i // len(QUESTIONS)))
+                        for i in range(args.vllm_prompts)]
+        result = vllm_trials(args.vllm_model, budget, vllm_prompts, args.vllm_trials)
+        print(f"vLLM ({args.vllm_model.name}): forced/plain {result['ratio']}, "
+              f"{result['tokens_per_batch']} tokens per batch")
+        summary.update(vllm_ratio=result["ratio"]["median"],
+                       vllm_ratio_iqr=[result["ratio"]["q1"], result["ratio"]["q3"]], vllm=result)
     print(json.dumps(summary))
 
 

@@ -1,13 +1,18 @@
-"""Serving overhead: the same budget-forced generation through `s1 serve` versus in-process.
+"""Serving overhead and concurrency scaling: `s1 serve` versus the same engine in-process.
 
-Usage: python benchmarks/serving.py --model /tmp/tq [--requests 30] [--concurrency 8]
+Usage: python benchmarks/serving.py --model models/smollm2 [--engine vllm] [--requests 16] [--concurrency 8] [--rounds 3]
 
-Starts a real `s1 serve` on 127.0.0.1 (a free port). Sequential phase: for each question, one
-chat completion over loopback HTTP, then the same generation in this process
-(`s1.generation.api.generate`, same prompt and budget), alternating so both see the same load
-on a shared machine. Then `--concurrency` requests at once (throughput under the queue).
-`overhead_ratio` = server p50 latency / in-process p50 latency; 1.0 means HTTP, validation,
-the queue and streaming into the response cost nothing. The last line is one JSON object.
+Starts a real `s1 serve --engine E` on 127.0.0.1 (a free port) and loads the same engine in this
+process. Each round: a sequential pass (for each question one chat completion over loopback
+HTTP, then the same generation in-process, same prompt and budget, alternating so both see the
+same load on a shared machine), then all questions at `--concurrency` at once through the
+server. Reported as median and spread over requests/rounds:
+- `overhead_ratio` = server latency / in-process latency per question (1.0: HTTP, validation,
+  the queue and the response cost nothing);
+- `concurrency_scaling` = requests/s at `--concurrency` / requests/s one at a time (above 1:
+  concurrent requests share the engine, as vLLM's continuous batching does; the transformers
+  engine runs one request at a time, so about 1).
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -25,24 +30,23 @@ from pathlib import Path
 
 import httpx
 
-from s1.format import generation_prompt
-from s1.generation.api import generate, load_model
+from s1.format import conversation_prompt
+from s1.generation.engine import load_engine, prepare
 from s1.generation.types import Budget
 
-THINKING, ANSWER = 32, 8
+# A thinking cap and an OpenAI max_tokens bound: the answer gets what the bound leaves.
+THINKING, MAX_TOKENS = 32, 48
 
 
 def _questions(n: int) -> list[str]:
     return [f"What is {i} + {2 * i}?" for i in range(n)]
 
 
-def _stats(latencies: list[float], wall: float) -> dict:
-    ordered = sorted(latencies)
-    return {
-        "requests_per_s": round(len(ordered) / wall, 3),
-        "p50_s": round(statistics.median(ordered), 4),
-        "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 4),
-    }
+def _spread(values: list[float]) -> dict:
+    ordered = sorted(values)
+    quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
+    return {"median": round(statistics.median(ordered), 4), "q1": round(quartiles[0], 4),
+            "q3": round(quartiles[2], 4)}
 
 
 def _body(question: str) -> dict:
@@ -50,52 +54,52 @@ def _body(question: str) -> dict:
         "model": "s1",
         "messages": [{"role": "user", "content": question}],
         "max_thinking_tokens": THINKING,
-        "max_tokens": ANSWER,
+        "max_tokens": MAX_TOKENS,
     }
 
 
-async def _concurrent(url: str, questions: list[str], concurrency: int) -> dict:
+async def _concurrent(url: str, questions: list[str], concurrency: int) -> float:
+    """Requests per second with `concurrency` requests in flight."""
     limit = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=600) as client:
 
-        async def one(question: str) -> float:
+        async def one(question: str) -> None:
             async with limit:
-                started = time.perf_counter()
                 (await client.post(url, json=_body(question))).raise_for_status()
-                return time.perf_counter() - started
 
         started = time.perf_counter()
-        latencies = await asyncio.gather(*(one(q) for q in questions))
-        return _stats(list(latencies), time.perf_counter() - started)
+        await asyncio.gather(*(one(q) for q in questions))
+        return len(questions) / (time.perf_counter() - started)
 
 
-def _sequential(url: str, questions: list[str], model, tokenizer) -> tuple[dict, dict]:
-    budget = Budget(max_thinking_tokens=THINKING, max_answer_tokens=ANSWER)
-    served, local = [], []
+def _sequential(url: str, questions: list[str], engine) -> tuple[list[float], float]:
+    """Per-question server/in-process latency ratios, and the server's sequential requests/s."""
+    budget = Budget(max_thinking_tokens=THINKING, max_tokens=MAX_TOKENS)
+    ratios, served = [], 0.0
     with httpx.Client(timeout=600) as client:
-        for index, question in enumerate([questions[0], *questions]):  # the first is a warm-up
+        for question in questions:
             started = time.perf_counter()
             client.post(url, json=_body(question)).raise_for_status()
             middle = time.perf_counter()
-            generate(model, tokenizer, [generation_prompt(question)], budget)
-            if index:
-                served.append(middle - started)
-                local.append(time.perf_counter() - middle)
-    return _stats(served, sum(served)), _stats(local, sum(local))
+            prompt = conversation_prompt([("user", question)])
+            engine.generate([prepare(engine, prompt, budget)])
+            ratios.append((middle - started) / (time.perf_counter() - middle))
+            served += middle - started
+    return ratios, len(questions) / served
 
 
-def _start_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def _start_server(model: Path, engine: str, log: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "s1.cli", "serve", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--max-queue", "256"],
+             "--port", str(port), "--max-queue", "256", "--engine", engine],
             stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"s1 serve exited:\n{log.read_text()[-2000:]}")
@@ -106,40 +110,50 @@ def _start_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
             pass
         time.sleep(0.5)
     process.kill()
-    raise SystemExit("s1 serve did not become ready in 300 s")
+    raise SystemExit("s1 serve did not become ready in 900 s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--engine", choices=["transformers", "vllm"], default="transformers")
+    parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     questions = _questions(args.requests)
 
-    model, tokenizer = load_model(args.model)
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = _start_server(args.model, Path(tmp) / "serve.log")
-        try:
-            route = f"{url}/openai/v1/chat/completions"
-            sequential, in_process = _sequential(route, questions, model, tokenizer)
-            concurrent = asyncio.run(_concurrent(route, questions, args.concurrency))
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+    engine = load_engine(args.model, args.engine)
+    overhead, scaling = [], []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            process, url = _start_server(args.model, args.engine, Path(tmp) / "serve.log")
+            try:
+                route = f"{url}/openai/v1/chat/completions"
+                _sequential(route, questions[:2], engine)  # warm-up
+                for _ in range(args.rounds):
+                    ratios, sequential_rps = _sequential(route, questions, engine)
+                    concurrent_rps = asyncio.run(_concurrent(route, questions, args.concurrency))
+                    overhead.extend(ratios)
+                    scaling.append(concurrent_rps / sequential_rps)
+                    print(f"round: sequential {sequential_rps:.3f} req/s, {args.concurrency} at once "
+                          f"{concurrent_rps:.3f} req/s, overhead p50 {statistics.median(ratios):.3f}")
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+    finally:
+        engine.shutdown()
 
     result = {
         "model": str(args.model),
+        "engine": args.engine,
         "requests": args.requests,
-        "budget": {"max_thinking_tokens": THINKING, "max_tokens": ANSWER},
-        "server_sequential": sequential,
-        f"server_concurrency_{args.concurrency}": concurrent,
-        "in_process_sequential": in_process,
-        "overhead_ratio": round(sequential["p50_s"] / in_process["p50_s"], 3),
+        "rounds": args.rounds,
+        "concurrency": args.concurrency,
+        "budget": {"max_thinking_tokens": THINKING, "max_tokens": MAX_TOKENS},
+        "overhead_ratio": _spread(overhead),
+        "concurrency_scaling": _spread(scaling),
     }
-    print(f"server  (1 at a time): {sequential}")
-    print(f"server  ({args.concurrency} at a time): {concurrent}")
-    print(f"in-process           : {in_process}")
     print(json.dumps(result))
 
 
