@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 import uuid
@@ -35,6 +34,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig
+from trials import median_quartiles  # benchmarks/trials.py
 
 from s1.format import IM_END, IM_START, generation_prompt
 from s1.generation.api import encode_prompts, generate, load_model
@@ -79,14 +79,6 @@ def plain(model, ids: list[int], new_tokens: int) -> list[int]:
     return out[0, len(ids):].tolist()
 
 
-def spread(values: list[float]) -> dict:
-    """Median and quartiles of per-trial ratios."""
-    ordered = sorted(values)
-    quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
-    return {"median": round(statistics.median(ordered), 4), "q1": round(quartiles[0], 4),
-            "q3": round(quartiles[2], 4), "min": round(ordered[0], 4), "max": round(ordered[-1], 4)}
-
-
 def transformers_trials(model, tokenizer, budget: Budget, prompts: list[str], trials: int) -> dict:
     ids = encode_prompts(tokenizer, prompts)
     forced_runs = generate(model, tokenizer, prompts, budget, batch_size=1)  # warm-up, lengths
@@ -112,7 +104,7 @@ def transformers_trials(model, tokenizer, budget: Budget, prompts: list[str], tr
         baseline.append(seconds["plain"] / seconds["multi_round"])
     return {"prompts": len(prompts), "tokens_per_trial": sum(lengths),
             "waits": sum(g.num_waits for g in forced_runs), "trials": trials,
-            "ratio": spread(ratios), "baseline_ratio": spread(baseline)}
+            "ratio": median_quartiles(ratios), "baseline_ratio": median_quartiles(baseline)}
 
 
 def vllm_trials(model_dir: Path, budget: Budget, prompts: list[str], trials: int) -> dict:
@@ -155,7 +147,7 @@ def vllm_trials(model_dir: Path, budget: Budget, prompts: list[str], trials: int
         engine.shutdown()
     return {"model": str(model_dir), "prompts": len(prompts), "tokens_per_batch": sum(lengths),
             "waits": sum(g.num_waits for g in forced), "trials": trials,
-            "engine_start_s": round(start_seconds, 1), "ratio": spread(ratios)}
+            "engine_start_s": round(start_seconds, 1), "ratio": median_quartiles(ratios)}
 
 
 def main() -> None:

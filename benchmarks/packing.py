@@ -19,6 +19,8 @@ import math
 import random
 import statistics
 
+from trials import median_spread  # benchmarks/trials.py
+
 from s1.train.config import load_recipe
 from s1.train.packing import first_fit_decreasing
 from s1.train.sampling import step_order
@@ -67,10 +69,6 @@ def minutes(cost: dict, gpus: int, mfu: float) -> float:
     return cost["model_flops"] / (gpus * H100_BF16_PEAK * mfu * cost["flops_balance"]) / 60
 
 
-def summarize(values: list[float], digits: int) -> dict:
-    return {"median": round(statistics.median(values), digits), "spread": [round(min(values), digits), round(max(values), digits)]}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
@@ -104,18 +102,18 @@ def main() -> None:
     report = {}
     for name, values in results.items():
         report[name] = {
-            "steps": summarize(values["steps"], 0), "warmup_steps": summarize(values["warmup_steps"], 0),
+            "steps": median_spread(values["steps"], 0), "warmup_steps": median_spread(values["warmup_steps"], 0),
             "examples_per_step": round(args.examples / (values["steps"][0] / epochs), 1),
-            "useful_token_fraction": summarize(values["useful_token_fraction"], 4),
-            "flops_balance": summarize(values["flops_balance"], 4),
-            "minutes_16xH100": summarize(values["minutes"], 1),
+            "useful_token_fraction": median_spread(values["useful_token_fraction"], 4),
+            "flops_balance": median_spread(values["flops_balance"], 4),
+            "minutes_16xH100": median_spread(values["minutes"], 1),
         }  # fmt: skip
     report["faithful_default"]["length_group_steps"] = faithful.length_group_steps
     report["packed"]["learning_rate"] = packed_recipe.learning_rate
     base = statistics.median(results["s1_unpacked_batch_of_one"]["minutes"])
     for name in modes:
         ratios = [b / m for b, m in zip(results["s1_unpacked_batch_of_one"]["minutes"], results[name]["minutes"])]
-        report[name]["speedup_vs_s1"] = summarize(ratios, 3)
+        report[name]["speedup_vs_s1"] = median_spread(ratios, 3)
         row = report[name]
         print(f"{name:26s} steps {row['steps']['median']:>4.0f} (warmup {row['warmup_steps']['median']:.0f}), "
               f"{row['examples_per_step']:>5.1f} examples/step, useful tokens {row['useful_token_fraction']['median']:.3f}, "

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import httpx
+from trials import median_quartiles  # benchmarks/trials.py
 
 from s1.format import conversation_prompt
 from s1.generation.engine import load_engine, prepare
@@ -40,13 +41,6 @@ THINKING, MAX_TOKENS = 32, 48
 
 def _questions(n: int) -> list[str]:
     return [f"What is {i} + {2 * i}?" for i in range(n)]
-
-
-def _spread(values: list[float]) -> dict:
-    ordered = sorted(values)
-    quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
-    return {"median": round(statistics.median(ordered), 4), "q1": round(quartiles[0], 4),
-            "q3": round(quartiles[2], 4)}
 
 
 def _body(question: str) -> dict:
@@ -151,8 +145,8 @@ def main() -> None:
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "budget": {"max_thinking_tokens": THINKING, "max_tokens": MAX_TOKENS},
-        "overhead_ratio": _spread(overhead),
-        "concurrency_scaling": _spread(scaling),
+        "overhead_ratio": median_quartiles(overhead),
+        "concurrency_scaling": median_quartiles(scaling),
     }
     print(json.dumps(result))
 

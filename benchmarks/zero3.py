@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from training import rows  # benchmarks/training.py: long-tailed synthetic examples
+from trials import median_spread
 
 from s1.train.launch import launch_local
 
@@ -27,10 +28,6 @@ TOPOLOGIES = ("cpu", "cpu-zero3")
 def run_once(topology: str, data: Path, out: Path, steps: int) -> dict[int, dict]:
     launch_local("tiny-qwen", data, out, {**RUN, "topology": topology, "max_steps": steps}, nproc_per_node=2)
     return {r["step"]: r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())}
-
-
-def spread(values: list[float], digits: int) -> dict:
-    return {"median": round(statistics.median(values), digits), "spread": [round(min(values), digits), round(max(values), digits)]}
 
 
 def main() -> None:
@@ -64,9 +61,9 @@ def main() -> None:
               f"({ratios[-1]:.2f}x); max loss gap {max(loss_gaps):.1e}, grad-norm gap {max(grad_gaps):.1e}")
     print(json.dumps({
         "trials": args.trials, "steps": args.steps, "ranks": 2,
-        "step_seconds": {t: spread(v, 3) for t, v in step_s.items()},
-        "mfu": {t: spread(v, 4) for t, v in mfu.items()},
-        "zero3_over_ddp_step_time": spread(ratios, 3),
+        "step_seconds": {t: median_spread(v, 3) for t, v in step_s.items()},
+        "mfu": {t: median_spread(v, 4) for t, v in mfu.items()},
+        "zero3_over_ddp_step_time": median_spread(ratios, 3),
         "max_rel_loss_gap": max(loss_gaps), "max_rel_grad_norm_gap": max(grad_gaps),
     }))  # fmt: skip
 
