@@ -74,6 +74,34 @@ def generation_prompt(question: str, system: str = SYSTEM_PROMPT) -> str:
     return chat_prompt(question, system) + THINK_DELIMITER
 
 
+def chat_template() -> str:
+    """`conversation_prompt` as a Jinja chat template (Hugging Face / vLLM `--chat-template`), on
+    one line: servers that render chat requests themselves then decode from s1's prompt."""
+
+    def text(value: str) -> str:  # a Jinja string literal
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+    start, end = text(IM_START), text(IM_END + "\n")
+    return (
+        "{%- if messages and messages[0]['role'] == 'system' %}"
+        "{%- set system = messages[0]['content'] %}{%- set turns = messages[1:] %}"
+        f"{{%- else %}}{{%- set system = {text(SYSTEM_PROMPT)} %}}{{%- set turns = messages %}}"
+        "{%- endif %}"
+        f"{{{{ {start} + 'system\\n' + system + {end} }}}}"
+        "{%- for message in turns %}"
+        "{%- if message['role'] not in ['user', 'assistant'] %}"
+        "{{ raise_exception(\"after an optional first 'system' turn, only 'user' and "
+        "'assistant' turns are allowed\") }}{%- endif %}"
+        f"{{{{ {start} + message['role'] + '\\n' + message['content'] + {end} }}}}"
+        "{%- endfor %}"
+        "{%- if add_generation_prompt %}"
+        "{%- if not turns or turns[-1]['role'] != 'user' %}"
+        "{{ raise_exception(\"a conversation must end with a 'user' turn\") }}{%- endif %}"
+        f"{{{{ {start} + 'assistant\\n' + {text(THINK_DELIMITER)} }}}}"
+        "{%- endif %}"
+    )
+
+
 def with_answer_prefix(answer: str) -> str:
     """s1 prepends "Answer: " unless the answer already starts with it."""
     answer = answer.strip()
