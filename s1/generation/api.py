@@ -6,6 +6,8 @@
 
 Each batch is ONE `model.generate` call; budget forcing runs inside it as a logits processor
 (`transformers_logits.BudgetForcingLogitsProcessor`), so there is no re-prefill between rounds.
+`Sampling.stop` strings end the answer (`s1.generation.stops`: a stream ends its generation
+there, a batch cuts its result); `Sampling.logprobs` asks for logprobs (`transformers_streaming`).
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from typing import Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
-from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
-from s1.format import delimiter_ids, split_completion
+from s1.format import delimiter_ids
 from s1.generation.budget_forcing import BudgetForcer, ForcingPlan, plan_for
+from s1.generation.stops import StopWatch, find_stop, split_with_stops, tokens_through
 from s1.generation.transformers_logits import (
     BudgetForcingLogitsProcessor,
     generate_kwargs,
     sampling_processors,
 )
-from s1.generation.types import Budget, Generation, Sampling
+from s1.generation.transformers_streaming import LogprobCollector, LogprobRecorder, TurnStreamer
+from s1.generation.types import Budget, Generation, Sampling, TokenLogprob
 
 
 def load_model(path_or_id: str | Path):
@@ -78,10 +82,13 @@ def to_generation(
     answer_tokens: int,
     num_waits: int,
     hit_cap: bool,
+    stops: Sequence[str] = (),
+    logprobs: Sequence[TokenLogprob] | None = None,
 ) -> Generation:
-    """The result record for one generated assistant turn (special tokens kept in `text`)."""
+    """The result record for one generated assistant turn (special tokens kept in `text`); with
+    `stops`, the answer ends before the first stop string in it (`stops.split_with_stops`)."""
     text = tokenizer.decode(tokens, skip_special_tokens=False)
-    parts = split_completion(text)
+    parts, hit = split_with_stops(text, stops)
     return Generation(
         prompt=prompt,
         text=text,
@@ -93,16 +100,31 @@ def to_generation(
         hit_cap=hit_cap,
         closed=parts.closed,
         token_ids=tuple(tokens),
+        logprobs=None if logprobs is None else tuple(logprobs),
+        stop_string=None if hit is None else hit.stop,
     )
 
 
-def _from_forcer(tokenizer, prompt: str, forcer: BudgetForcer) -> Generation:
+def finished_turn(tokenizer, prompt: str, forcer: BudgetForcer, stops: Sequence[str] = (),
+                  logprobs: Sequence[TokenLogprob] | None = None) -> Generation:
+    """The result record from the forcer that drove (or replayed) a turn. With `stops`, the turn
+    keeps the fewest tokens through the answer's first stop string, counted by an exact replay
+    (an engine notices the stop string a few tokens late, or not at all in a batch)."""
+    if stops:
+        text = tokenizer.decode(forcer.tokens, skip_special_tokens=False)
+        hit = find_stop(text, stops)
+        if hit is not None:
+            kept = tokens_through(tokenizer, forcer.tokens, text[:hit.end])
+            waits = [position for position in forcer.wait_positions if position < len(kept)]
+            forcer = BudgetForcer.replay(forcer.plan, kept, waits)
     return to_generation(
         tokenizer, prompt, forcer.tokens,
         thinking_tokens=forcer.thinking_tokens,
         answer_tokens=forcer.answer_tokens,
         num_waits=forcer.num_waits,
         hit_cap=forcer.hit_cap,
+        stops=stops,
+        logprobs=None if logprobs is None else logprobs[:len(forcer.tokens)],
     )
 
 
@@ -129,20 +151,25 @@ def generate_planned(
     sampling: Sampling = Sampling(),
     batch_size: int = 8,
 ) -> list[Generation]:
-    """`generate` for prompts already encoded and planned (one plan each, any budgets)."""
+    """`generate` for prompts already encoded and planned (one plan each, any budgets).
+
+    A batch runs each row to its own end, then cuts it at its first stop string (`sampling.stop`).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    recorder = None if sampling.logprobs is None else LogprobRecorder(sampling.logprobs)
     results: list[Generation] = []
     batches = range(0, len(prompts), batch_size)
     with tqdm(total=len(prompts), desc="generate", unit="prompt", disable=len(batches) < 2) as bar:
         for start in batches:
             stop = start + batch_size
             forcers = [BudgetForcer(plan) for plan in plans[start:stop]]
-            _generate_batch(model, tokenizer, prompt_ids[start:stop], forcers, sampling, start)
-            results.extend(
-                _from_forcer(tokenizer, prompt, forcer)
-                for prompt, forcer in zip(prompts[start:stop], forcers)
-            )
+            collector = LogprobCollector(recorder, len(forcers)) if recorder else None
+            _generate_batch(model, tokenizer, prompt_ids[start:stop], forcers, sampling, start,
+                            streamer=collector, recorder=recorder)
+            for row, (prompt, forcer) in enumerate(zip(prompts[start:stop], forcers)):
+                entries = collector.rows[row] if collector else None
+                results.append(finished_turn(tokenizer, prompt, forcer, sampling.stop, entries))
             bar.update(len(forcers))
     return results
 
@@ -168,22 +195,27 @@ def stream_planned(
     plan: ForcingPlan,
     sampling: Sampling = Sampling(),
     stop: threading.Event | None = None,
-) -> Iterator[str | Generation]:
+) -> Iterator[str | TokenLogprob | Generation]:
     """`stream` for a prompt already encoded and planned.
 
     The same single `generate` call as `generate`, run in a thread that feeds a streamer. A
     consumer that stops reading (closes the generator), or `stop` being set, ends the generation
     too, so a server can cancel a request whose client went away, or all of them at shutdown.
+    A stop string in the answer (`sampling.stop`) ends it as well: the text that completes it is
+    the last item before the result. With `sampling.logprobs`, each token's `TokenLogprob` comes
+    before the text it completes.
     """
     forcer = BudgetForcer(plan)
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=False)
+    recorder = None if sampling.logprobs is None else LogprobRecorder(sampling.logprobs)
+    streamer = TurnStreamer(tokenizer, recorder)
     failure: list[BaseException] = []
     closed = threading.Event()
-    stops = (closed,) if stop is None else (closed, stop)
+    events = (closed,) if stop is None else (closed, stop)
+    watch = StopWatch(sampling.stop) if sampling.stop else None
 
     def run() -> None:
         try:
-            _generate_batch(model, tokenizer, [list(prompt_ids)], [forcer], sampling, 0, streamer, stops)
+            _generate_batch(model, tokenizer, [list(prompt_ids)], [forcer], sampling, 0, streamer, events, recorder)
         except BaseException as error:  # re-raised in the caller's thread
             failure.append(error)
             streamer.end()
@@ -191,15 +223,16 @@ def stream_planned(
     worker = threading.Thread(target=run, name="s1-generate", daemon=True)
     worker.start()
     try:
-        for delta in streamer:
-            if delta:
-                yield delta
+        for item in streamer:
+            yield item
+            if watch is not None and isinstance(item, str) and watch.feed(item):
+                break  # `closed` ends the generation within a step; the result is cut there
     finally:
         closed.set()
         worker.join()
     if failure:
         raise failure[0]
-    yield _from_forcer(tokenizer, prompt, forcer)
+    yield finished_turn(tokenizer, prompt, forcer, sampling.stop, streamer.entries if recorder else None)
 
 
 def _generate_batch(
@@ -211,8 +244,13 @@ def _generate_batch(
     seed_offset: int,
     streamer=None,
     stops: Sequence[threading.Event] = (),
+    recorder: LogprobRecorder | None = None,
 ) -> None:
-    """One left-padded `generate` call driving `forcers`; they end up holding the outputs."""
+    """One left-padded `generate` call driving `forcers`; they end up holding the outputs.
+
+    recorder: first of the logits processors, so it sees the model's raw scores (the streamer
+    then reads each chosen token's logprob from it).
+    """
     width = max(len(ids) for ids in prompt_ids)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else forcers[0].plan.stop[0]
     input_ids = torch.full((len(prompt_ids), width), pad, dtype=torch.long)
@@ -232,7 +270,9 @@ def _generate_batch(
             input_ids=input_ids.to(model.device),
             attention_mask=attention_mask.to(model.device),
             max_new_tokens=max(forcer.plan.max_new_tokens for forcer in forcers),
-            logits_processor=LogitsProcessorList([*sampling_processors(sampling), processor]),
+            logits_processor=LogitsProcessorList(
+                [*([recorder] if recorder else []), *sampling_processors(sampling), processor]
+            ),
             eos_token_id=list(forcers[0].plan.stop),
             pad_token_id=pad,
             streamer=streamer,

@@ -39,11 +39,18 @@ class Budget:
 @dataclass(frozen=True)
 class Sampling:
     """Decoding settings; temperature 0 is greedy, as in s1's evaluation. `seed=None` (served
-    requests without one) draws fresh randomness per request."""
+    requests without one) draws fresh randomness per request.
+
+    stop: strings that end the answer (never the thinking; `s1.generation.stops`).
+    logprobs: report each generated token's logprob with this many likeliest alternatives
+        (`Generation.logprobs`; None: none).
+    """
 
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = 0
+    stop: tuple[str, ...] = ()
+    logprobs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,3 +68,21 @@ class Generation:
     closed: bool  # an answer section exists (forced or natural)
     # The generated token ids (what `text` decodes from); exact counts need no re-tokenising.
     token_ids: tuple[int, ...] = ()
+    # One per generated token, when the request asked for them (`Sampling.logprobs`).
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    # The stop string that ended the answer (`Sampling.stop`).
+    stop_string: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """The model's log-probability of one generated token and of the likeliest tokens there.
+
+    Raw: the model's own next-token distribution, before temperature, top-p and budget forcing
+    (vLLM's default `logprobs_mode`), so a token budget forcing put in its place shows how
+    unlikely the model found it. Engines stream one per token when asked, beside the text.
+    """
+
+    token: int
+    logprob: float
+    top: tuple[tuple[int, float], ...] = ()  # (token, logprob), likeliest first

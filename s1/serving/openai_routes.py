@@ -9,12 +9,22 @@ of vLLM's request classes. These routes are registered on the very FastAPI app K
 so what the tests check on CPU is what the cluster serves. The predictor is a plain
 `kserve.Model`, so KServe never registers its own (conflicting) OpenAI routes beside these.
 
-Thinking is returned as `reasoning_content` (message and stream deltas), the answer as
-`content`/`text`, as OpenAI-compatible reasoning servers (vLLM, DeepSeek) do.
+Thinking is returned as `reasoning` (vLLM's name) and as `reasoning_content` (DeepSeek's, which
+older clients read), in messages and stream deltas; the answer as `content`/`text`. What OpenAI
+clients send beyond s1's budget fields:
+- `n`: independent samples, each budget-forced (`S1Predictor.samples`: seeded samples differ
+  per choice and repeat); choices of prompt i are i*n .. i*n+n-1, streamed interleaved.
+- `stop`: ends the answer, never the thinking (`s1.generation.stops`); finish_reason "stop"
+  and `stop_reason` name the string.
+- `logprobs` (chat: `logprobs`/`top_logprobs`; completions: `logprobs`): the model's raw
+  logprobs of every generated token, thinking, delimiters and forced tokens included.
+- `/completions` prompts without the think delimiter at their end get it appended: every
+  completion is budget-forced (plain continuations are what stock vLLM serves).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -29,7 +39,7 @@ from pydantic import BaseModel, ValidationError
 
 from s1.format import THINK_DELIMITER, conversation_prompt
 from s1.generation.engine import PreparedRequest
-from s1.generation.types import Generation
+from s1.generation.types import Generation, TokenLogprob
 from s1.serving.errors import BadRequest, ServingError, UnknownModel
 from s1.serving.predictor import S1Predictor
 from s1.serving.protocol import (
@@ -41,11 +51,15 @@ from s1.serving.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     ChatDelta,
+    ChatLogprobs,
     ChatMessage,
     CompletionChoice,
+    CompletionLogprobs,
     CompletionRequest,
     CompletionResponse,
     OpenAIFields,
+    TokenLogprobEntry,
+    TopLogprob,
     Usage,
     describe_validation_error,
 )
@@ -73,15 +87,9 @@ def register_openai_routes(app: FastAPI, registry: ModelRepository) -> None:
             body = await _parse(request, CompletionRequest)
             predictor = predictor_for(body.model)
             prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
-            for index, prompt in enumerate(prompts):
-                if not prompt.endswith(THINK_DELIMITER):
-                    raise BadRequest(
-                        f"prompt {index} does not end with {THINK_DELIMITER!r}: completions take a "
-                        "full s1 prompt (s1.format.generation_prompt); send plain questions to "
-                        "/chat/completions",
-                        "prompt",
-                    )
-            return await _respond(predictor, body, prompts, _CompletionFormat(body))
+            # Budget forcing starts at the think delimiter: a prompt without it gets it.
+            prompts = [p if p.endswith(THINK_DELIMITER) else p + THINK_DELIMITER for p in prompts]
+            return await _respond(predictor, body, prompts, _CompletionFormat(body, predictor))
         except ServingError as error:
             return error_response(error)
 
@@ -92,8 +100,10 @@ def register_openai_routes(app: FastAPI, registry: ModelRepository) -> None:
             predictor = predictor_for(body.model)
             if body.max_tokens is not None and body.max_completion_tokens is not None:
                 raise BadRequest("give max_tokens or max_completion_tokens, not both", "max_tokens")
+            if body.top_logprobs is not None and not body.logprobs:
+                raise BadRequest("top_logprobs needs logprobs: true", "top_logprobs")
             prompt = _chat_prompt(body.messages)
-            return await _respond(predictor, body, [prompt], _ChatFormat(body))
+            return await _respond(predictor, body, [prompt], _ChatFormat(body, predictor))
         except ServingError as error:
             return error_response(error)
 
@@ -139,23 +149,67 @@ def _chat_prompt(messages: list[ChatMessage]) -> str:
 
 
 async def _respond(predictor: S1Predictor, body: OpenAIFields, prompts: list[str], fmt: _Format) -> Response:
-    predictor.check_fan_out(len(prompts))
-    prepared = [predictor.prepare(prompt, body, max_tokens=fmt.max_tokens) for prompt in prompts]
+    predictor.check_fan_out(len(prompts) * body.n)
+    requests = []
+    for prompt in prompts:
+        request = predictor.prepare(prompt, body, max_tokens=fmt.max_tokens, stop=body.stop_strings(),
+                                    logprobs=fmt.top_logprobs)
+        requests.extend(predictor.samples(request, body.n))
     if body.stream:
-        if len(prepared) != 1:
-            raise BadRequest("streaming takes a single prompt", "prompt")
-        return await _stream(predictor, prepared[0], fmt)
-    generations = await predictor.complete_all(prepared)
-    return JSONResponse(fmt.response(prepared, generations).model_dump(exclude_none=True))
+        return await _stream(predictor, requests, fmt)
+    generations = await predictor.complete_all(requests)
+    return JSONResponse(fmt.response(requests, generations, body.n).model_dump(exclude_none=True))
 
 
-async def _stream(predictor: S1Predictor, request: PreparedRequest, fmt: _Format) -> StreamingResponse:
+class _Failed:
+    """A choice's stream raised `error` (handed from its task to the response)."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_ENDED = object()
+
+
+async def _merged(streams: list[AsyncIterator]) -> AsyncIterator[tuple[int, object]]:
+    """(choice, item) from every choice's stream as items arrive; the first error is raised
+    and closing this iterator (the client left) stops every choice's generation."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump(index: int, stream: AsyncIterator) -> None:
+        try:
+            async with aclosing(stream):
+                async for item in stream:
+                    queue.put_nowait((index, item))
+            queue.put_nowait((index, _ENDED))
+        except Exception as error:  # noqa: BLE001 (raised in the response, below)
+            queue.put_nowait((index, _Failed(error)))
+
+    tasks = [asyncio.create_task(pump(index, stream)) for index, stream in enumerate(streams)]
+    try:
+        running = len(tasks)
+        while running:
+            index, item = await queue.get()
+            if item is _ENDED:
+                running -= 1
+            elif isinstance(item, _Failed):
+                raise item.error
+            else:
+                yield index, item
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _stream(predictor: S1Predictor, requests: list[PreparedRequest], fmt: _Format) -> StreamingResponse:
     """Server-sent events: `data: {chunk}` lines, then `data: [DONE]`.
 
     The first event is awaited before the response starts, so a full queue or an engine error
-    is still a proper status code rather than a broken stream.
+    is still a proper status code rather than a broken stream. Every choice streams at once
+    (as the engine schedules them), each chunk naming its choice.
     """
-    events = predictor.events(request)
+    events = _merged([predictor.events(request) for request in requests])
     try:
         first = await anext(events)
     except BaseException:
@@ -163,26 +217,40 @@ async def _stream(predictor: S1Predictor, request: PreparedRequest, fmt: _Format
         raise
 
     async def body() -> AsyncIterator[str]:
-        splitter = CompletionSplitter()
-        yield _sse(fmt.chunk(Delta(), first=True))
+        splitters = [CompletionSplitter(request.sampling.stop) for request in requests]
+        pending: list[list[TokenLogprob]] = [[] for _ in requests]  # logprobs not yet sent
+        sent = [0] * len(requests)
+        finished: dict[int, Generation] = {}
+        for index in range(len(requests)):
+            yield _sse(fmt.chunk(index, Delta(), first=True))
         async with aclosing(events):
-            item: str | Generation = first
+            item = first
             try:
                 while True:
-                    if isinstance(item, Generation):
-                        tail = splitter.finish()
-                        if tail:
-                            yield _sse(fmt.chunk(tail))
-                        yield _sse(fmt.chunk(Delta(), final=(request, item)))
-                        if fmt.include_usage:
-                            yield _sse(fmt.usage_chunk(request, item))
-                        break
-                    delta = splitter.feed(item)
-                    if delta:
-                        yield _sse(fmt.chunk(delta))
+                    index, value = item
+                    if isinstance(value, TokenLogprob):
+                        pending[index].append(value)
+                    elif isinstance(value, Generation):
+                        # Only the tokens the result kept (a stop string ends it mid-step).
+                        entries = pending[index][: len(value.logprobs or ()) - sent[index]]
+                        tail = splitters[index].finish()
+                        if tail or entries:
+                            yield _sse(fmt.chunk(index, tail, entries=entries))
+                        yield _sse(fmt.chunk(index, Delta(), final=(requests[index], value)))
+                        finished[index] = value
+                        if len(finished) == len(requests):
+                            break
+                    else:
+                        delta = splitters[index].feed(value)
+                        if delta:
+                            yield _sse(fmt.chunk(index, delta, entries=pending[index]))
+                            sent[index] += len(pending[index])
+                            pending[index] = []
                     item = await anext(events)
             except ServingError as error:  # e.g. the timeout, after the stream started
                 yield _sse(json.loads(error_response(error).body))
+        if fmt.include_usage and len(finished) == len(requests):
+            yield _sse(fmt.usage_chunk(requests, [finished[i] for i in range(len(requests))], fmt.n))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -193,20 +261,25 @@ def _sse(payload: BaseModel | dict) -> str:
     return f"data: {data}\n\n"
 
 
-def _usage(request: PreparedRequest, generation: Generation) -> Usage:
-    # Every generated token (forced delimiters included) when the engine reports the ids.
-    completion = len(generation.token_ids) or generation.thinking_tokens + generation.answer_tokens
+def _usage(requests: list[PreparedRequest], generations: list[Generation], n: int) -> Usage:
+    """The request's usage: each prompt counted once, every choice's generated tokens (forced
+    delimiters included when the engine reports the ids)."""
+    prompt = sum(len(request.prompt_ids) for request in requests[::n])
+    completion = sum(len(g.token_ids) or g.thinking_tokens + g.answer_tokens for g in generations)
     return Usage(
-        prompt_tokens=len(request.prompt_ids),
+        prompt_tokens=prompt,
         completion_tokens=completion,
-        total_tokens=len(request.prompt_ids) + completion,
-        completion_tokens_details={"reasoning_tokens": generation.thinking_tokens},
+        total_tokens=prompt + completion,
+        completion_tokens_details={"reasoning_tokens": sum(g.thinking_tokens for g in generations)},
     )
 
 
 def _finish_reason(request: PreparedRequest, generation: Generation) -> str:
     """"length" when the turn's end was forced: the answer ran into its cap, or the completion
-    into `max_tokens` (the thinking cap alone never cuts the answer)."""
+    into `max_tokens` (the thinking cap alone never cuts the answer); "stop" otherwise (the
+    model ended its answer, or a stop string did)."""
+    if generation.stop_string is not None:
+        return "stop"
     plan = request.plan
     capped = generation.answer_tokens >= plan.max_answer_tokens or len(generation.token_ids) >= plan.max_new_tokens
     return "length" if capped else "stop"
@@ -218,91 +291,137 @@ def _budget(generation: Generation) -> BudgetReport:
     )
 
 
+# vLLM's floor for a logprob: JSON has no -Infinity.
+_LOGPROB_FLOOR = -9999.0
+
+
 class _Format:
     """How one route renders results and stream chunks."""
 
-    def __init__(self, body: OpenAIFields, prefix: str):
+    def __init__(self, body: OpenAIFields, prefix: str, predictor: S1Predictor):
         self.model = body.model
         self.id = f"{prefix}-{uuid.uuid4().hex}"
         self.created = int(time.time())
         self.include_usage = bool(body.stream_options and body.stream_options.include_usage)
         self.max_tokens = body.max_tokens
+        self.n = body.n
+        self.top_logprobs = body.top_logprobs_wanted()
+        self._tokenizer = predictor.generator.tokenizer
+        self._texts: dict[int, str] = {}
+        self._offsets: dict[int, int] = {}  # choice -> characters of its tokens sent so far
 
-    response: Callable[[list[PreparedRequest], list[Generation]], BaseModel]
+    response: Callable[[list[PreparedRequest], list[Generation], int], BaseModel]
     chunk: Callable[..., BaseModel]
-    usage_chunk: Callable[[PreparedRequest, Generation], BaseModel]
+
+    def usage_chunk(self, requests: list[PreparedRequest], generations: list[Generation], n: int) -> BaseModel:
+        return self._chunk_type(id=self.id, created=self.created, model=self.model, choices=[],
+                                usage=_usage(requests, generations, n))
+
+    _chunk_type: type[BaseModel]
+
+    def token_text(self, token: int) -> str:
+        """A token as text, as vLLM reports it (a lone byte of a character shows as U+FFFD)."""
+        if token not in self._texts:
+            self._texts[token] = self._tokenizer.decode([token], skip_special_tokens=False)
+        return self._texts[token]
+
+    def _entry(self, entry: TokenLogprob) -> tuple[str, float]:
+        return self.token_text(entry.token), max(entry.logprob, _LOGPROB_FLOOR)
 
 
 class _CompletionFormat(_Format):
-    def __init__(self, body: CompletionRequest):
-        super().__init__(body, "cmpl")
+    _chunk_type = CompletionResponse
 
-    def response(self, requests: list[PreparedRequest], generations: list[Generation]) -> CompletionResponse:
+    def __init__(self, body: CompletionRequest, predictor: S1Predictor):
+        super().__init__(body, "cmpl", predictor)
+
+    def response(self, requests: list[PreparedRequest], generations: list[Generation], n: int) -> CompletionResponse:
         choices = [
             CompletionChoice(
                 index=index,
                 text=g.answer,
+                reasoning=g.thinking,
                 reasoning_content=g.thinking,
+                logprobs=self.logprobs(index, g.logprobs),
                 finish_reason=_finish_reason(r, g),
+                stop_reason=g.stop_string,
                 budget=_budget(g),
             )
             for index, (r, g) in enumerate(zip(requests, generations))
         ]
-        usages = [_usage(r, g) for r, g in zip(requests, generations)]
-        usage = Usage(
-            prompt_tokens=sum(u.prompt_tokens for u in usages),
-            completion_tokens=sum(u.completion_tokens for u in usages),
-            total_tokens=sum(u.total_tokens for u in usages),
-            completion_tokens_details={
-                "reasoning_tokens": sum(u.completion_tokens_details["reasoning_tokens"] for u in usages)
-            },
-        )
-        return CompletionResponse(id=self.id, created=self.created, model=self.model, choices=choices, usage=usage)
+        return CompletionResponse(id=self.id, created=self.created, model=self.model, choices=choices,
+                                  usage=_usage(requests, generations, n))
 
-    def chunk(self, delta: Delta, first: bool = False, final: tuple | None = None) -> CompletionResponse:
-        choice = CompletionChoice(index=0, text=delta.content, reasoning_content=delta.reasoning or None)
+    def chunk(self, index: int, delta: Delta, first: bool = False, final: tuple | None = None,
+              entries: list[TokenLogprob] = ()) -> CompletionResponse:
+        reasoning = delta.reasoning or None
+        choice = CompletionChoice(index=index, text=delta.content, reasoning=reasoning, reasoning_content=reasoning,
+                                  logprobs=self.logprobs(index, entries) if entries else None)
         if final is not None:
             choice.finish_reason = _finish_reason(*final)
+            choice.stop_reason = final[1].stop_string
             choice.budget = _budget(final[1])
         return CompletionResponse(id=self.id, created=self.created, model=self.model, choices=[choice])
 
-    def usage_chunk(self, request: PreparedRequest, generation: Generation) -> CompletionResponse:
-        return CompletionResponse(
-            id=self.id, created=self.created, model=self.model, choices=[], usage=_usage(request, generation)
-        )
+    def logprobs(self, index: int, entries) -> CompletionLogprobs | None:
+        if entries is None:
+            return None
+        found = CompletionLogprobs(tokens=[], token_logprobs=[], top_logprobs=[], text_offset=[])
+        for entry in entries:
+            text, logprob = self._entry(entry)
+            found.text_offset.append(self._offsets.get(index, 0))
+            self._offsets[index] = found.text_offset[-1] + len(text)
+            found.tokens.append(text)
+            found.token_logprobs.append(logprob)
+            found.top_logprobs.append({self.token_text(t): max(lp, _LOGPROB_FLOOR) for t, lp in entry.top})
+        return found
 
 
 class _ChatFormat(_Format):
-    def __init__(self, body: ChatCompletionRequest):
-        super().__init__(body, "chatcmpl")
+    _chunk_type = ChatCompletionChunk
+
+    def __init__(self, body: ChatCompletionRequest, predictor: S1Predictor):
+        super().__init__(body, "chatcmpl", predictor)
         self.max_tokens = body.max_tokens or body.max_completion_tokens
 
-    def response(self, requests: list[PreparedRequest], generations: list[Generation]) -> ChatCompletionResponse:
-        [request], [generation] = requests, generations
-        choice = ChatChoice(
-            index=0,
-            message=AssistantMessage(content=generation.answer, reasoning_content=generation.thinking),
-            finish_reason=_finish_reason(request, generation),
-            budget=_budget(generation),
-        )
-        return ChatCompletionResponse(
-            id=self.id, created=self.created, model=self.model, choices=[choice], usage=_usage(request, generation)
-        )
-
-    def chunk(self, delta: Delta, first: bool = False, final: tuple | None = None) -> ChatCompletionChunk:
-        if first:
-            choice = ChatChunkChoice(index=0, delta=ChatDelta(role="assistant", content=""))
-        elif final is not None:
-            choice = ChatChunkChoice(
-                index=0, delta=ChatDelta(), finish_reason=_finish_reason(*final), budget=_budget(final[1])
+    def response(self, requests: list[PreparedRequest], generations: list[Generation], n: int) -> ChatCompletionResponse:
+        choices = [
+            ChatChoice(
+                index=index,
+                message=AssistantMessage(content=g.answer, reasoning=g.thinking, reasoning_content=g.thinking),
+                logprobs=self.logprobs(g.logprobs),
+                finish_reason=_finish_reason(r, g),
+                stop_reason=g.stop_string,
+                budget=_budget(g),
             )
+            for index, (r, g) in enumerate(zip(requests, generations))
+        ]
+        return ChatCompletionResponse(id=self.id, created=self.created, model=self.model, choices=choices,
+                                      usage=_usage(requests, generations, n))
+
+    def chunk(self, index: int, delta: Delta, first: bool = False, final: tuple | None = None,
+              entries: list[TokenLogprob] = ()) -> ChatCompletionChunk:
+        if first:
+            choice = ChatChunkChoice(index=index, delta=ChatDelta(role="assistant", content=""))
+        elif final is not None:
+            choice = ChatChunkChoice(index=index, delta=ChatDelta(), finish_reason=_finish_reason(*final),
+                                     stop_reason=final[1].stop_string, budget=_budget(final[1]))
         else:
+            reasoning = delta.reasoning or None
             choice = ChatChunkChoice(
-                index=0, delta=ChatDelta(content=delta.content or None, reasoning_content=delta.reasoning or None)
+                index=index,
+                delta=ChatDelta(content=delta.content or None, reasoning=reasoning, reasoning_content=reasoning),
+                logprobs=self.logprobs(entries) if entries else None,
             )
         return ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=[choice])
 
-    def usage_chunk(self, request: PreparedRequest, generation: Generation) -> ChatCompletionChunk:
-        return ChatCompletionChunk(
-            id=self.id, created=self.created, model=self.model, choices=[], usage=_usage(request, generation)
-        )
+    def logprobs(self, entries) -> ChatLogprobs | None:
+        if entries is None:
+            return None
+        content = []
+        for entry in entries:
+            text, logprob = self._entry(entry)
+            top = [TopLogprob(token=t, logprob=lp, bytes=list(t.encode()))
+                   for t, lp in (self._entry(TokenLogprob(token, value)) for token, value in entry.top)]
+            content.append(TokenLogprobEntry(token=text, logprob=logprob, bytes=list(text.encode()), top_logprobs=top))
+        return ChatLogprobs(content=content)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 from contextlib import aclosing
 from typing import AsyncIterator, Sequence
@@ -72,12 +73,15 @@ class S1Predictor(kserve.Model):
         fields: GenerationFields,
         max_answer_tokens: int | None = None,
         max_tokens: int | None = None,
+        stop: tuple[str, ...] = (),
+        logprobs: int | None = None,
     ) -> PreparedRequest:
         """Check one prompt and its budget against the model and the server's limits, and plan
         its budget forcing (once: the engine takes the plan as it is).
 
         max_answer_tokens: cap on the answer section (KServe routes);
-        max_tokens: bound on the whole completion, thinking included (OpenAI's `max_tokens`).
+        max_tokens: bound on the whole completion, thinking included (OpenAI's `max_tokens`);
+        stop, logprobs: OpenAI's, as `Sampling` takes them.
         """
         if self.generator is None:
             raise RuntimeError("prepare() before load()")
@@ -117,7 +121,8 @@ class S1Predictor(kserve.Model):
             max_tokens=max_tokens,
         )
         # No seed: a fresh one per request (identical prompts give different samples).
-        sampling = Sampling(temperature=fields.temperature, top_p=fields.top_p, seed=fields.seed)
+        sampling = Sampling(temperature=fields.temperature, top_p=fields.top_p, seed=fields.seed, stop=stop,
+                            logprobs=logprobs)
         try:
             request = prepare(self.generator, prompt, budget, sampling, prompt_ids=ids)
             if request.plan.max_thinking_tokens > limits.max_thinking_tokens_limit:
@@ -129,6 +134,20 @@ class S1Predictor(kserve.Model):
             param = "max_tokens" if "max_tokens" in str(error) else (
                 "min_thinking_tokens" if "min_thinking_tokens" in str(error) else "max_thinking_tokens")
             raise BadRequest(str(error), param=param) from None
+
+    @staticmethod
+    def samples(request: PreparedRequest, n: int) -> list[PreparedRequest]:
+        """`n` independent samples of one request (OpenAI's `n`), each budget-forced on its own.
+
+        Sample 0 keeps the request's seed (n=1 is unchanged); sample i > 0 gets a seed derived
+        from it and i: different per sample, the same on every repeat. Unseeded requests stay
+        unseeded: every sample draws fresh randomness.
+        """
+        seed = request.sampling.seed
+        return [request] + [
+            dataclasses.replace(request, sampling=dataclasses.replace(request.sampling, seed=_sample_seed(seed, i)))
+            for i in range(1, n)
+        ]
 
     def check_fan_out(self, count: int) -> None:
         """A request with several prompts may not take more than the whole queue at once."""
@@ -285,9 +304,17 @@ class S1Predictor(kserve.Model):
         metrics.QUEUED.labels(model=self.name).set(waiting)
 
 
+def _sample_seed(seed: int | None, index: int) -> int | None:
+    if seed is None:
+        return None
+    digest = hashlib.blake2b(f"s1-sample/{seed}/{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 2  # 62 bits: engines add small offsets to seeds
+
+
 def _public_fields(generation: Generation) -> dict:
     fields = dataclasses.asdict(generation)
-    for name in ("prompt", "token_ids"):  # the client sent the prompt; ids are for engines
+    # The client sent the prompt; ids are for engines; V1/V2 ask for neither logprobs nor stops.
+    for name in ("prompt", "token_ids", "logprobs", "stop_string"):
         fields.pop(name)
     return fields
 

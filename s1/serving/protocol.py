@@ -1,10 +1,11 @@
 """Wire schemas: OpenAI completions / chat completions with s1's budget fields, and KServe V1.
 
-Follows the OpenAI API (and vLLM / DeepSeek's `reasoning_content` for the thinking section)
-so stock clients work; the budget fields are first-class, typed and validated here rather than
-accepted as untyped extras. Unknown fields are rejected, so a misspelt budget field is an error
-instead of a silently ignored setting. Fields of the OpenAI API that s1 does not implement
-(`stop`, `logprobs`, tools, ...) are unknown fields for the same reason.
+Follows the OpenAI API (the thinking section as vLLM's `reasoning` and as DeepSeek's
+`reasoning_content`) so stock clients work; the budget fields are first-class, typed and
+validated here rather than accepted as untyped extras. Unknown fields are rejected, so a
+misspelt budget field is an error instead of a silently ignored setting. Fields of the OpenAI
+API that s1 does not implement (`echo`, penalties, tools, ...) are unknown fields for the same
+reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
+# vLLM's default `max_logprobs`: the most alternatives per token either engine reports.
+MAX_TOP_LOGPROBS = 20
+TopLogprobs = Annotated[StrictInt, Field(ge=0, le=MAX_TOP_LOGPROBS)]
+StopString = Annotated[StrictStr, Field(min_length=1)]
+# OpenAI takes up to 4; a few more for clients written against vLLM, but never unbounded (every
+# stop string is searched for at every step).
+MAX_STOP_STRINGS = 16
 
 
 class _Strict(BaseModel):
@@ -49,17 +57,29 @@ class OpenAIFields(GenerationFields):
         None, description="bound on the whole completion, thinking included (OpenAI semantics); "
         "thinking is capped early enough that the answer still fits"
     )
-    n: Literal[1] = 1
+    n: PositiveInt = Field(1, description="independent samples per prompt, each budget-forced")
+    stop: StopString | Annotated[list[StopString], Field(max_length=MAX_STOP_STRINGS)] | None = Field(
+        None, description="strings that end the answer (never the thinking); not returned"
+    )
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     user: StrictStr | None = None
 
+    def stop_strings(self) -> tuple[str, ...]:
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
+
 
 class CompletionRequest(OpenAIFields):
-    """`POST /openai/v1/completions`: `prompt` is a full s1 prompt (see s1.format), or a list
-    of them (one choice each; not when streaming)."""
+    """`POST /openai/v1/completions`: `prompt` is an s1 prompt (see s1.format), or a list of
+    them; one without the think delimiter at its end gets it appended. `logprobs`: alternatives
+    per token (the legacy completions form)."""
 
     prompt: StrictStr | Annotated[list[StrictStr], Field(min_length=1)]
+    logprobs: TopLogprobs | None = None
+
+    def top_logprobs_wanted(self) -> int | None:
+        """Alternatives per token the client asked for; None: no logprobs."""
+        return self.logprobs
 
 
 class TextPart(_Strict):
@@ -83,6 +103,12 @@ class ChatCompletionRequest(OpenAIFields):
 
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
     max_completion_tokens: PositiveInt | None = None
+    logprobs: StrictBool = False
+    top_logprobs: TopLogprobs | None = None
+
+    def top_logprobs_wanted(self) -> int | None:
+        """Alternatives per token the client asked for; None: no logprobs."""
+        return (self.top_logprobs or 0) if self.logprobs else None
 
 
 class V1Instance(GenerationFields):
@@ -113,8 +139,10 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
 
 
 def _is_union_tag(item: object) -> bool:
-    # pydantic names union branches in locations ("str", "list[str]", "V1Instance").
-    return isinstance(item, str) and (item[:1].isupper() or "[" in item or item in ("str",))
+    # pydantic names union branches in locations ("str", "list[str]", "V1Instance",
+    # "constrained-str" for a str with limits).
+    return isinstance(item, str) and (
+        item[:1].isupper() or "[" in item or item in ("str",) or item.startswith("constrained-"))
 
 
 class Usage(BaseModel):
@@ -132,11 +160,23 @@ class BudgetReport(BaseModel):
     hit_cap: bool
 
 
+class CompletionLogprobs(BaseModel):
+    """The legacy completions form: parallel lists, one entry per token."""
+
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]]
+    text_offset: list[int]
+
+
 class CompletionChoice(BaseModel):
     index: int
     text: str
+    reasoning: str | None = None
     reasoning_content: str | None = None
+    logprobs: CompletionLogprobs | None = None
     finish_reason: Literal["stop", "length"] | None = None
+    stop_reason: str | None = None  # the stop string that ended the answer (vLLM's field)
     budget: BudgetReport | None = None
 
 
@@ -152,13 +192,32 @@ class CompletionResponse(BaseModel):
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
+    reasoning: str
     reasoning_content: str
+
+
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int]
+
+
+class TokenLogprobEntry(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChatLogprobs(BaseModel):
+    """Chat's form: one entry per generated token, thinking and delimiters included."""
+
+    content: list[TokenLogprobEntry]
 
 
 class ChatChoice(BaseModel):
     index: int
     message: AssistantMessage
+    logprobs: ChatLogprobs | None = None
     finish_reason: Literal["stop", "length"]
+    stop_reason: str | None = None
     budget: BudgetReport
 
 
@@ -174,13 +233,16 @@ class ChatCompletionResponse(BaseModel):
 class ChatDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    reasoning: str | None = None
     reasoning_content: str | None = None
 
 
 class ChatChunkChoice(BaseModel):
     index: int
     delta: ChatDelta
+    logprobs: ChatLogprobs | None = None
     finish_reason: Literal["stop", "length"] | None = None
+    stop_reason: str | None = None
     budget: BudgetReport | None = None
 
 

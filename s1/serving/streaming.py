@@ -1,17 +1,22 @@
 """Split a streamed assistant turn into thinking and answer deltas as the text arrives.
 
 The contract: the reasoning deltas concatenate to exactly `s1.format.split_completion(text)
-.thinking` and the content deltas to its `.answer`, so a streaming client sees the same text a
+.thinking` and the content deltas to its `.answer` (cut before the first of the request's stop
+strings, `s1.generation.stops.split_with_stops`), so a streaming client sees the same text a
 non-streaming one does. While streaming, only text that can no longer change is emitted (text
-that could still be the start of a delimiter or a stop token, and trailing whitespace that
-`split_completion` would strip, are held back); `finish()` emits the rest from the exact split.
+that could still be the start of a delimiter, a stop token or a stop string, and trailing
+whitespace that `split_completion` would strip, are held back); `finish()` emits the rest from
+the exact split.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1.format import ANSWER_DELIMITER, THINK_DELIMITER, TURN_STOPS, split_completion
+from typing import Sequence
+
+from s1.format import ANSWER_DELIMITER, THINK_DELIMITER, TURN_STOPS
+from s1.generation.stops import split_with_stops
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,9 @@ class CompletionSplitter:
     thinking traces stream in linear time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stops: Sequence[str] = ()) -> None:
+        self._stops = tuple(stops)
+        self._answer_ends = (*TURN_STOPS, *self._stops)  # what ends the answer
         self._parts: list[str] = []  # the whole turn, joined once in finish()
         self._held = ""  # received, not yet emitted, not yet known to be dropped
         self._started = False  # the optional leading think delimiter has been dealt with
@@ -78,13 +85,13 @@ class CompletionSplitter:
             self._reasoning += reasoning
             self._held = self._held[index + len(ANSWER_DELIMITER):]
             self._in_answer = True
-        content = self._emit(self._held, TURN_STOPS, self._content)
+        content = self._emit(self._held, self._answer_ends, self._content)
         self._content += content
         return Delta(reasoning=reasoning, content=content)
 
     def finish(self) -> Delta:
-        """Emit what was held back; the totals then equal `split_completion` of the text."""
-        final = split_completion("".join(self._parts))
+        """Emit what was held back; the totals then equal `split_with_stops` of the text."""
+        final, _ = split_with_stops("".join(self._parts), self._stops)
         if not final.thinking.startswith(self._reasoning) or not final.answer.startswith(
             self._content
         ):
@@ -100,20 +107,19 @@ class CompletionSplitter:
     def _emit(self, held: str, markers: tuple[str, ...], emitted: str) -> str:
         """Emit the part of `held` no later text can change; keep the rest in `self._held`.
 
-        Held back: everything from a stop token on (the answer ends there; in thinking it only
-        counts if an answer delimiter follows), a suffix that may grow into a marker, and
-        trailing whitespace (stripped unless more text follows).
+        Held back: everything from a stop token on (the answer ends there, as at a stop string;
+        in thinking it only counts if an answer delimiter follows), a suffix that may grow into a
+        marker, and trailing whitespace (stripped unless more text follows).
         """
-        stop = _first(held, TURN_STOPS)
+        if not emitted:  # a section's leading blanks are stripped (stop strings start after them)
+            held = held.lstrip()
+        stop = _first(held, self._answer_ends if self._in_answer else TURN_STOPS)
         if stop >= 0:
             stable = held[:stop]
             if self._in_answer:
                 self._answer_closed = True
         else:
             stable = held[: len(held) - _partial_suffix(held, markers)]
-        if not emitted:
-            skipped = len(stable) - len(stable.lstrip())
-            stable, held = stable[skipped:], held[skipped:]
         out = stable.rstrip()
         self._held = held[len(out):]
         return out

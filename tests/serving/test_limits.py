@@ -43,8 +43,6 @@ BAD = [
     pytest.param(CHAT, _chat(max_thinking_token=4), 400, "unknown field", id="misspelt-field"),
     pytest.param(CHAT, _chat(messages=[{"role": "assistant", "content": "hi"}]), 400, "must end with a 'user' turn",
                  id="no-user-message"),
-    pytest.param("/openai/v1/completions", {"model": "s1", "prompt": "no template", **SMALL}, 400,
-                 "does not end with", id="raw-prompt-without-think"),
 ]
 
 
