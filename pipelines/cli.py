@@ -78,10 +78,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     manifests = actions.add_parser(
         "manifests",
-        help="render the kustomize base (manifests/base) from the Python builders",
-        description="Usage: s1 pipeline manifests --out manifests/base",
+        help="render the kustomize base and predictor components (manifests/) from the Python builders",
+        description="Usage: s1 pipeline manifests --out manifests",
     )
-    manifests.add_argument("--out", type=Path, default=None, help="folder to write (default manifests/base)")
+    manifests.add_argument("--out", type=Path, default=None,
+                           help="manifests folder to write base/ and predictors/ in (default manifests)")
     manifests.set_defaults(func=_manifests)
 
 
@@ -217,8 +218,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _manifests(args: argparse.Namespace) -> int:
-    from pipelines.manifests import BASE_DIR, write_base
+    from pipelines.manifests import MANIFESTS_DIR, write_manifests
 
-    for path in write_base(args.out or BASE_DIR):
+    for path in write_manifests(args.out or MANIFESTS_DIR):
         print(f"wrote {path}")
     return 0

@@ -144,6 +144,7 @@ def deploy(
     model: Input[Model],
     service_name: str,
     namespace: str,
+    predictor: str,
     gpus: int,
     min_replicas: int,
     max_replicas: int,
@@ -151,13 +152,15 @@ def deploy(
 ) -> str:
     """Serve the model with KServe: create or update the InferenceService, wait until Ready.
 
-    The predictor runs `s1 serve` (KServe V1 and OpenAI-compatible routes with per-request
-    thinking budgets) on the weights at the model's PVC location.
+    The predictor runs on the weights at the model's PVC location: `s1 serve` (KServe V1/V2 and
+    OpenAI-compatible routes with typed per-request thinking budgets), or stock vLLM's OpenAI
+    server with s1's plugin (budgets in `vllm_xargs`) through a ServingRuntime of its own.
 
     Args:
         model: The fine-tuned model; its metadata gives the PVC location to serve from.
         service_name: InferenceService name (≤ 45 characters).
         namespace: Namespace to deploy in; empty: this pod's namespace.
+        predictor: "s1" (s1 serve) or "vllm" (stock vLLM with s1's plugin; needs GPUs).
         gpus: GPUs per predictor replica.
         min_replicas: Fewest predictor replicas.
         max_replicas: Most predictor replicas (autoscaling bound).
@@ -168,4 +171,4 @@ def deploy(
     """
     from pipelines.steps import deploy_step
 
-    return deploy_step(model, service_name, namespace, gpus, min_replicas, max_replicas, timeout_seconds)
+    return deploy_step(model, service_name, namespace, predictor, gpus, min_replicas, max_replicas, timeout_seconds)

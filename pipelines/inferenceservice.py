@@ -1,13 +1,17 @@
-"""The s1 predictor as a KServe InferenceService (serving.kserve.io/v1beta1), and deploying it.
+"""An s1 model as a KServe InferenceService (serving.kserve.io/v1beta1), and deploying it.
 
-Usage: s1 pipeline manifests   (renders manifests/base/inferenceservice.yaml from this builder)
+Usage: s1 pipeline manifests   (renders manifests/predictors/*/ from these builders)
 
-A custom predictor container runs ``s1 serve --model /mnt/models`` (KServe's storage
-initializer puts `STORAGE_URI`, e.g. ``pvc://s1-data/runs/RUN/model``, at /mnt/models) in
-Standard (raw Deployment) mode, so no Knative is needed. On GPUs it serves with vLLM, tensor
-parallel over every GPU it asks for. The pipeline's deploy step and the GitOps base manifest are
-both this builder's output. `deploy` creates or patches it and waits for Ready;
-`service_status` interprets what the API returns.
+Two predictors (`InferenceServiceSpec.predictor`), both in Standard (raw Deployment) mode, so
+no Knative is needed; KServe's storage initializer puts the storage URI (e.g.
+``pvc://s1-data/runs/RUN/model``) at /mnt/models:
+- "s1": a custom predictor container running ``s1 serve --model /mnt/models``: typed budget
+  fields, KServe V1/V2 and s1's OpenAI routes; on GPUs vLLM, tensor parallel over every GPU.
+- "vllm": stock vLLM's OpenAI server through a ServingRuntime of the service's own
+  (`pipelines.servingruntime`) with s1's plugin; the InferenceService names that runtime and
+  adds the tensor-parallel size to its arguments.
+The pipeline's deploy step and the GitOps manifests are both these builders' output. `deploy`
+creates or patches them and waits for Ready; `service_status` interprets what the API returns.
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ PLURAL = "inferenceservices"
 CONTAINER_NAME = "kserve-container"
 MODEL_MOUNT = "/mnt/models"
 PORT = 8080
-# The deploy step's Kubernetes API calls (API group, resource, verb), for the Role (pipelines.rbac).
+PREDICTORS = ("s1", "vllm")
+RUNTIME_API_VERSION = "serving.kserve.io/v1alpha1"
+RUNTIME_PLURAL = "servingruntimes"
+# The model format the vllm predictor names (its runtime supports it, without auto-selection).
+VLLM_MODEL_FORMAT = "vLLM"
+# The deploy step's Kubernetes API calls (API group, resource, verb), for the Role (pipelines.rbac):
+# the InferenceService (both predictors), the vllm predictor's ServingRuntime (create or patch).
 API_CALLS = [("serving.kserve.io", PLURAL, "create"), ("serving.kserve.io", PLURAL, "get"),
-             ("serving.kserve.io", PLURAL, "patch")]  # fmt: skip
+             ("serving.kserve.io", PLURAL, "patch"), ("serving.kserve.io", RUNTIME_PLURAL, "create"),
+             ("serving.kserve.io", RUNTIME_PLURAL, "patch")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class InferenceServiceSpec:
 
     name: str
     storage_uri: str
+    # "s1": s1 serve's own predictor; "vllm": stock vLLM's OpenAI server with s1's plugin.
+    predictor: str = "s1"
     # None: no namespace in the object (the base manifest; kustomize sets the overlay's).
     namespace: str | None = None
     image: str = field(default_factory=lambda: image_for("serve"))
@@ -66,12 +79,23 @@ class InferenceServiceSpec:
             raise ValueError(f"need 0 ≤ min_replicas ≤ max_replicas, max ≥ 1; got {self.min_replicas}, {self.max_replicas}")
         if self.gpus < 0:
             raise ValueError(f"gpus must be ≥ 0, got {self.gpus}")
+        if self.predictor not in PREDICTORS:
+            raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {self.predictor!r}")
+        if self.predictor == "vllm" and not self.gpus:
+            raise ValueError("the vllm predictor needs GPUs (the serve image's vLLM is the CUDA build); "
+                             "the s1 predictor serves on CPU with transformers")
         if self.tensor_parallel_size is not None and not 1 <= self.tensor_parallel_size <= max(self.gpus, 1):
             raise ValueError(f"tensor_parallel_size {self.tensor_parallel_size} needs 1..{self.gpus} GPUs")
 
     @property
     def tensor_parallel(self) -> int:
         return self.tensor_parallel_size or max(self.gpus, 1)
+
+    @property
+    def runtime_name(self) -> str:
+        """The vllm predictor's ServingRuntime: one per service, deployed with it, so a pipeline
+        run never changes the runtime another service (or Argo CD's) serves with."""
+        return f"{self.name}-vllm"
 
 
 def serve_arguments(spec: InferenceServiceSpec) -> list[str]:
@@ -82,33 +106,23 @@ def serve_arguments(spec: InferenceServiceSpec) -> list[str]:
     return arguments
 
 
+def probe(path: str, period: int, failures: int) -> dict:
+    """An HTTP probe on the predictor's port."""
+    return {"httpGet": {"path": path, "port": PORT}, "periodSeconds": period, "timeoutSeconds": 5,
+            "failureThreshold": failures}  # fmt: skip
+
+
+# The container's security settings: the images run as uid 1000 without privileges.
+CONTAINER_SECURITY = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 def build_inferenceservice(spec: InferenceServiceSpec) -> dict:
     """The InferenceService as a plain dict with the API's camelCase keys."""
-
-    def probe(path: str, period: int, failures: int) -> dict:
-        return {"httpGet": {"path": path, "port": PORT}, "periodSeconds": period, "timeoutSeconds": 5,
-                "failureThreshold": failures}  # fmt: skip
-
     limits = {"cpu": spec.cpu, "memory": spec.memory}
     if spec.gpus:
         limits[GPU_RESOURCE] = str(spec.gpus)
-    container = {
-        "name": CONTAINER_NAME,
-        "image": spec.image,
-        "command": ["s1", "serve"],
-        "args": serve_arguments(spec),
-        "env": [{"name": "STORAGE_URI", "value": spec.storage_uri}],
-        "ports": [{"name": "http1", "containerPort": PORT, "protocol": "TCP"}],
-        # Requests equal limits: Guaranteed QoS, GPU pods are not the first evicted.
-        "resources": {"requests": dict(limits), "limits": limits},
-        # The server answers only once the weights are loaded: the startup probe gives it time,
-        # then readiness follows /v2/health/ready (503 until the model is ready), liveness /live.
-        "startupProbe": probe("/v2/health/live", 10, max(spec.startup_seconds // 10, 1)),
-        "readinessProbe": probe("/v2/health/ready", 10, 3),
-        "livenessProbe": probe("/v2/health/live", 30, 3),
-        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                            "capabilities": {"drop": ["ALL"]}},  # fmt: skip
-    }
+    # Requests equal limits: Guaranteed QoS, GPU pods are not the first evicted.
+    resources = {"requests": dict(limits), "limits": limits}
     predictor: dict = {"minReplicas": spec.min_replicas, "maxReplicas": spec.max_replicas}
     if spec.node_selector:
         predictor["nodeSelector"] = dict(spec.node_selector)
@@ -118,16 +132,48 @@ def build_inferenceservice(spec: InferenceServiceSpec) -> dict:
         predictor["serviceAccountName"] = spec.service_account
     # The images run as uid 1000: fsGroup keeps volumes it writes to (caches) writable.
     predictor["securityContext"] = {"fsGroup": FS_GROUP}
-    if spec.tensor_parallel > 1:
-        container["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
-        predictor["volumes"] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}}]
-    predictor["containers"] = [container]
+    if spec.predictor == "vllm":
+        # The runtime holds the server's command, flags, probes and /dev/shm; KServe appends these args.
+        predictor["model"] = {
+            "modelFormat": {"name": VLLM_MODEL_FORMAT},
+            "runtime": spec.runtime_name,
+            "storageUri": spec.storage_uri,
+            "args": [f"--tensor-parallel-size={spec.tensor_parallel}"],
+            "resources": resources,
+        }
+    else:
+        predictor.update(_s1_predictor(spec, resources))
     metadata: dict = {"name": spec.name}
     if spec.namespace:
         metadata["namespace"] = spec.namespace
     metadata["labels"] = {"app.kubernetes.io/name": "s1-serve", **PART_OF}
     metadata["annotations"] = {"serving.kserve.io/deploymentMode": "Standard"}
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
+
+
+def _s1_predictor(spec: InferenceServiceSpec, resources: dict) -> dict:
+    """The s1 predictor's container (and /dev/shm for tensor parallelism)."""
+    container = {
+        "name": CONTAINER_NAME,
+        "image": spec.image,
+        "command": ["s1", "serve"],
+        "args": serve_arguments(spec),
+        "env": [{"name": "STORAGE_URI", "value": spec.storage_uri}],
+        "ports": [{"name": "http1", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": resources,
+        # The server answers only once the weights are loaded: the startup probe gives it time,
+        # then readiness follows /v2/health/ready (503 until the model is ready), liveness /live.
+        "startupProbe": probe("/v2/health/live", 10, max(spec.startup_seconds // 10, 1)),
+        "readinessProbe": probe("/v2/health/ready", 10, 3),
+        "livenessProbe": probe("/v2/health/live", 30, 3),
+        "securityContext": dict(CONTAINER_SECURITY),
+    }
+    predictor: dict = {}
+    if spec.tensor_parallel > 1:
+        container["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
+        predictor["volumes"] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}}]
+    predictor["containers"] = [container]
+    return predictor
 
 
 @dataclass(frozen=True)
@@ -168,24 +214,20 @@ def service_status(service: dict) -> ServiceStatus:
 
 
 def deploy(spec: InferenceServiceSpec, timeout_seconds: float = 3600, poll_seconds: float = 10, log=print) -> dict:
-    """Create the InferenceService, or patch it to this spec, then wait until it is Ready."""
+    """Create the InferenceService (and the vllm predictor's ServingRuntime first), or patch them
+    to this spec, then wait until the service is Ready."""
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
+
+    from pipelines.servingruntime import build_servingruntime
 
     if not spec.namespace:
         raise ValueError("deploy needs the InferenceService's namespace")
     load_config()
     api = client.CustomObjectsApi()
+    if spec.predictor == "vllm":
+        _apply(api, RUNTIME_API_VERSION, RUNTIME_PLURAL, build_servingruntime(spec), log)
+    _apply(api, API_VERSION, PLURAL, build_inferenceservice(spec), log)
     group, version = API_VERSION.split("/")
-    body = build_inferenceservice(spec)
-    try:
-        api.create_namespaced_custom_object(group, version, spec.namespace, PLURAL, body)
-        log(f"created InferenceService {spec.namespace}/{spec.name}")
-    except ApiException as error:
-        if error.status != 409:
-            raise
-        api.patch_namespaced_custom_object(group, version, spec.namespace, PLURAL, spec.name, body)
-        log(f"updated InferenceService {spec.namespace}/{spec.name}")
     deadline, last = time.monotonic() + timeout_seconds, None
     while True:
         status = service_status(api.get_namespaced_custom_object(group, version, spec.namespace, PLURAL, spec.name))
@@ -199,3 +241,19 @@ def deploy(spec: InferenceServiceSpec, timeout_seconds: float = 3600, poll_secon
         if time.monotonic() > deadline:
             raise TimeoutError(f"InferenceService {spec.name} not Ready after {timeout_seconds:.0f} s: {status.reason}")
         time.sleep(poll_seconds)
+
+
+def _apply(api, api_version: str, plural: str, body: dict, log) -> None:
+    """Create a namespaced custom object, or patch the existing one to `body`."""
+    from kubernetes.client.exceptions import ApiException
+
+    group, version = api_version.split("/")
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    try:
+        api.create_namespaced_custom_object(group, version, namespace, plural, body)
+        log(f"created {body['kind']} {namespace}/{name}")
+    except ApiException as error:
+        if error.status != 409:
+            raise
+        api.patch_namespaced_custom_object(group, version, namespace, plural, name, body)
+        log(f"updated {body['kind']} {namespace}/{name}")

@@ -73,6 +73,7 @@ def s1_pipeline(
     namespace: str = "",
     deploy_model: bool = True,
     service_name: str = "s1-32b",
+    predictor: str = "s1",
     serve_gpus: int = 2,
     serve_min_replicas: int = 1,
     serve_max_replicas: int = 2,
@@ -109,6 +110,8 @@ def s1_pipeline(
         namespace: Namespace for the PyTorchJob and the InferenceService; empty: the run's.
         deploy_model: Deploy the model with KServe after evaluation.
         service_name: InferenceService name.
+        predictor: "s1" (s1 serve: typed budget fields, KServe V1/V2 and s1's OpenAI routes) or
+            "vllm" (stock vLLM's OpenAI server with s1's plugin, for vLLM clients).
         serve_gpus: GPUs per serving replica.
         serve_min_replicas: Fewest serving replicas.
         serve_max_replicas: Most serving replicas.
@@ -168,6 +171,7 @@ def s1_pipeline(
             model=trained.outputs["model"],
             service_name=service_name,
             namespace=namespace,
+            predictor=predictor,
             gpus=serve_gpus,
             min_replicas=serve_min_replicas,
             max_replicas=serve_max_replicas,

@@ -200,8 +200,8 @@ def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore
     return figures
 
 
-def deploy_step(model, service_name: str, namespace: str, gpus: int, min_replicas: int, max_replicas: int,
-                timeout_seconds: int) -> str:  # fmt: skip
+def deploy_step(model, service_name: str, namespace: str, predictor: str, gpus: int, min_replicas: int,
+                max_replicas: int, timeout_seconds: int) -> str:  # fmt: skip
     """Create or update the InferenceService serving `model`; returns its URL once Ready."""
     from pipelines.images import image_for
     from pipelines.inferenceservice import InferenceServiceSpec, deploy
@@ -213,6 +213,7 @@ def deploy_step(model, service_name: str, namespace: str, gpus: int, min_replica
     spec = InferenceServiceSpec(
         name=service_name,
         storage_uri=storage_uri,
+        predictor=predictor,
         namespace=namespace or current_namespace(),
         image=image_for("serve"),
         gpus=gpus,  # vLLM tensor parallel over all of them

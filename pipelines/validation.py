@@ -1,4 +1,4 @@
-"""Offline validation of PyTorchJob, TrainJob and InferenceService objects against upstream CRDs.
+"""Offline validation of PyTorchJob, TrainJob, InferenceService and ServingRuntime objects against upstream CRDs.
 
 Usage: python -m pipelines.validation --crd-dir ../shared/crds OBJECTS.yaml...  (exit 1 on any error)
 
@@ -8,11 +8,14 @@ fields silently; here unknown fields are errors instead (`additionalProperties: 
 `nprocPerNod` fails a test rather than vanishing on the cluster. The rules the operators'
 webhooks add on top of the schema are checked by `pytorchjob_webhook_errors` (training operator
 v1.9) and `trainjob_webhook_errors` (Trainer v2.3: its CEL name rule, the torch plugin's
-reserved env, the JobSet plugin's runtimePatches rules, checked against the runtime's template).
+reserved env, the JobSet plugin's runtimePatches rules, checked against the runtime's template);
+`servingruntime_rules_errors` checks what KServe's controller needs of a runtime, including that
+its container survives KServe's Go-template rendering of `{{.Name}}`-style placeholders.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from functools import lru_cache
@@ -25,6 +28,7 @@ CRD_FILES = {
     "PyTorchJob": "kubeflow.org_pytorchjobs.yaml",
     "TrainJob": "trainer.kubeflow.org_trainjobs.yaml",
     "InferenceService": "serving.kserve.io_inferenceservices.yaml",
+    "ServingRuntime": "serving.kserve.io_servingruntimes.yaml",
 }
 # ClusterTrainingRuntimes whose template is at hand (kubeflow/trainer v2.3.0 charts/.../runtimes/).
 RUNTIME_FILES = {"torch-distributed": "runtime-torch-distributed.helm.yaml"}
@@ -107,15 +111,65 @@ def pytorchjob_webhook_errors(job: dict) -> list[str]:
 
 
 def inferenceservice_rules_errors(service: dict) -> list[str]:
-    """KServe's expectations for a custom predictor that its CRD schema does not state."""
+    """KServe's expectations for a predictor that its CRD schema does not state: a custom
+    container named as KServe looks for it, or a model with a format and a storage URI."""
     errors = []
     predictor = (service.get("spec") or {}).get("predictor") or {}
     containers = predictor.get("containers") or []
-    if len(containers) != 1 or containers[0].get("name") != "kserve-container":
+    model = predictor.get("model")
+    if model is not None:
+        if containers:
+            errors.append("spec.predictor: give a model (run by a ServingRuntime) or containers, not both")
+        if not (model.get("modelFormat") or {}).get("name"):
+            errors.append("spec.predictor.model.modelFormat.name: required to match a ServingRuntime")
+        if not model.get("storageUri"):
+            errors.append("spec.predictor.model.storageUri: required (the storage initializer fills /mnt/models)")
+    elif len(containers) != 1 or containers[0].get("name") != "kserve-container":
         errors.append("spec.predictor.containers: exactly one container named 'kserve-container' is required")
     low, high = predictor.get("minReplicas", 1), predictor.get("maxReplicas", 1)
     if isinstance(low, int) and isinstance(high, int) and low > high:
         errors.append(f"spec.predictor: minReplicas {low} > maxReplicas {high}")
+    return errors
+
+
+# KServe renders a runtime's container (as JSON) with Go's text/template and the InferenceService's
+# metadata (pkg/controller/v1beta1/inferenceservice/utils/utils.go ReplacePlaceholders). The
+# actions used here: a metadata field, or a raw-string literal (how `{{` itself is written).
+_TEMPLATE_ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_METADATA_FIELD = re.compile(r"^\s*\.(Name|Namespace)\s*$")
+_RAW_STRING = re.compile(r"^\s*`([^`]*)`\s*$")
+
+
+def render_placeholders(container: dict, metadata: dict) -> dict:
+    """The container as KServe starts it for an InferenceService with `metadata` (name,
+    namespace); ValueError for an action this emulation (and likely KServe) cannot render."""
+
+    def action(match: re.Match) -> str:
+        body = match.group(1)
+        if field := _METADATA_FIELD.match(body):
+            return json.dumps(metadata[field.group(1).lower()])[1:-1]
+        if literal := _RAW_STRING.match(body):
+            return literal.group(1)
+        raise ValueError(f"template action {{{{{body}}}}} is not a metadata field or a literal")
+
+    return json.loads(_TEMPLATE_ACTION.sub(action, json.dumps(container)))
+
+
+def servingruntime_rules_errors(runtime: dict) -> list[str]:
+    """What KServe's controller needs of a ServingRuntime beyond its schema: the container it
+    merges the InferenceService's model into (by name), a model format, renderable placeholders."""
+    errors = []
+    spec = runtime.get("spec") or {}
+    containers = spec.get("containers") or []
+    if [c.get("name") for c in containers].count("kserve-container") != 1:
+        errors.append("spec.containers: exactly one container named 'kserve-container' is required")
+    if not spec.get("supportedModelFormats"):
+        errors.append("spec.supportedModelFormats: an InferenceService's model format must match one")
+    for index, container in enumerate(containers):
+        try:
+            render_placeholders(container, {"name": "check", "namespace": "check"})
+        except ValueError as error:
+            errors.append(f"spec.containers[{index}]: {error}")
     return errors
 
 
@@ -166,7 +220,8 @@ def trainjob_webhook_errors(job: dict, crd_dir: str | Path) -> list[str]:
 
 
 def validation_errors(obj: dict, crd_dir: str | Path) -> list[str]:
-    """Schema and admission-rule errors of a PyTorchJob, TrainJob or InferenceService; [] for others."""
+    """Schema and admission-rule errors of a PyTorchJob, TrainJob, InferenceService or ServingRuntime;
+    [] for others."""
     kind = obj.get("kind")
     if kind not in CRD_FILES:
         return []
@@ -174,6 +229,7 @@ def validation_errors(obj: dict, crd_dir: str | Path) -> list[str]:
         "PyTorchJob": pytorchjob_webhook_errors,
         "TrainJob": lambda job: trainjob_webhook_errors(job, crd_dir),
         "InferenceService": inferenceservice_rules_errors,
+        "ServingRuntime": servingruntime_rules_errors,
     }[kind]
     return schema_errors(obj, Path(crd_dir) / CRD_FILES[kind]) + rules(obj)
 

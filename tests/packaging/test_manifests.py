@@ -1,7 +1,8 @@
-"""Every overlay renders offline; the base is what the Python builders render and the overlays only
-patch it; every object validates strictly (Kubernetes OpenAPI for core kinds, the upstream CRDs
-plus admission rules for InferenceService, PyTorchJob and TrainJob); the objects agree with each
-other, with the images and with `s1 serve`; the validators reject bad input."""
+"""Every overlay renders offline; the base and the predictor components are what the Python builders
+render and the overlays only patch them; every object validates strictly (Kubernetes OpenAPI for
+core kinds, the upstream CRDs plus admission rules for InferenceService, ServingRuntime,
+PyTorchJob and TrainJob); the objects agree with each other, with the images, with `s1 serve` and
+with KServe's stock vLLM runtime; the validators reject bad input."""
 
 from __future__ import annotations
 
@@ -36,6 +37,25 @@ def inference_service(objects: list[dict]) -> dict:
 def predictor_container(service: dict) -> dict:
     (container,) = service["spec"]["predictor"]["containers"]
     return container
+
+
+def predictor_of(overlay: str) -> str:
+    """Which predictor component (manifests/predictors/<name>) an overlay adds to the base."""
+    kustomization = yaml.safe_load((REPO / "manifests" / "overlays" / overlay / "kustomization.yaml").read_text())
+    (component,) = kustomization["components"]
+    return Path(component).name
+
+
+S1_OVERLAYS = [overlay for overlay in OVERLAYS if predictor_of(overlay) == "s1"]
+VLLM_OVERLAYS = [overlay for overlay in OVERLAYS if predictor_of(overlay) == "vllm"]
+
+
+def storage_uri(service: dict) -> str:
+    """Where the predictor's model comes from: the s1 container's STORAGE_URI or the model's storageUri."""
+    predictor = service["spec"]["predictor"]
+    if "model" in predictor:
+        return predictor["model"]["storageUri"]
+    return {env["name"]: env["value"] for env in predictor_container(service)["env"]}["STORAGE_URI"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -78,8 +98,15 @@ def test_objects_are_namespaced_together_and_reference_each_other(overlay: str, 
             assert subject["namespace"] in namespaces
     assert bound == roles, "every Role is bound to the pipeline's service account"
     claims = {obj["metadata"]["name"]: obj for obj in of_kind(objects, "PersistentVolumeClaim")}
-    storage = {env["name"]: env["value"] for env in predictor_container(inference_service(objects))["env"]}["STORAGE_URI"]
+    service = inference_service(objects)
+    storage = storage_uri(service)
     assert storage.startswith("pvc://"), storage
+    if "model" in service["spec"]["predictor"]:  # the runtime it names is here and serves its format
+        model = service["spec"]["predictor"]["model"]
+        runtimes = {obj["metadata"]["name"]: obj for obj in of_kind(objects, "ServingRuntime")}
+        assert model["runtime"] in runtimes, f"{overlay}: runtime {model['runtime']!r} not in {sorted(runtimes)}"
+        formats = {f["name"] for f in runtimes[model["runtime"]]["spec"]["supportedModelFormats"]}
+        assert model["modelFormat"]["name"] in formats
     claim = storage.removeprefix("pvc://").split("/", 1)[0]
     assert claim in claims, f"{overlay}: STORAGE_URI names PVC {claim!r}; the overlay has {sorted(claims)}"
     assert claims[claim]["spec"]["accessModes"] == ["ReadWriteMany"], "multi-node training writes it from every pod"
@@ -105,7 +132,7 @@ def test_roles_are_least_privilege(overlay: str, rendered: dict) -> None:
     assert {obj["metadata"]["name"] for obj in of_kind(rendered[overlay], "ServiceAccount")} == {SERVICE_ACCOUNT}
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", S1_OVERLAYS)
 def test_predictor_follows_kserve_conventions(overlay: str, rendered: dict) -> None:
     service = inference_service(rendered[overlay])
     predictor = service["spec"]["predictor"]
@@ -140,7 +167,7 @@ def test_dev_is_one_small_gpu_and_prod_is_32b_on_eight(rendered: dict) -> None:
     assert dev["metadata"]["namespace"] != prod["metadata"]["namespace"]
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", S1_OVERLAYS)
 def test_predictor_arguments_parse_with_the_real_cli(overlay: str, rendered: dict) -> None:
     from s1.cli import build_parser
 
@@ -186,6 +213,43 @@ def test_argocd_application_deploys_an_overlay_into_its_namespace(rendered: dict
     assert {"Prune=false", "Delete=false"} <= set(options), "Argo CD must never delete the data volume"
 
 
+@pytest.mark.parametrize("overlay", VLLM_OVERLAYS)
+def test_vllm_runtime_runs_kserves_stock_server_with_s1s_plugin(overlay: str, rendered: dict, crd_dir: Path) -> None:
+    """KServe's own vLLM runtime's command and conventions (model at /mnt/models, port 8080, the
+    InferenceService's name as the served model), then exactly s1's plugin flags once KServe has
+    rendered the `{{...}}` placeholders; tensor parallel over the GPUs the service asks for."""
+    from pipelines.validation import render_placeholders
+    from s1.vllm_plugin import stock_server_args
+
+    stock = yaml.safe_load((crd_dir / "kserve-vllmserver.runtime.yaml").read_text())["spec"]["containers"][0]
+    (runtime,) = of_kind(rendered[overlay], "ServingRuntime")
+    (container,) = runtime["spec"]["containers"]
+    service = inference_service(rendered[overlay])
+    assert (container["name"], container["command"]) == (stock["name"], stock["command"])
+    assert container["readinessProbe"]["httpGet"] == stock["readinessProbe"]["httpGet"]
+    started = render_placeholders(container, service["metadata"])
+    assert started["args"] == [arg.replace("{{.Name}}", "s1") for arg in stock["args"]] + stock_server_args()
+    model = service["spec"]["predictor"]["model"]
+    assert model["args"] == [f"--tensor-parallel-size={model['resources']['limits']['nvidia.com/gpu']}"]
+    volumes = {volume["name"]: volume for volume in runtime["spec"]["volumes"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/dev/shm"]
+    assert volumes[mount["name"]]["emptyDir"]["medium"] == "Memory"
+
+
+def test_the_vllm_overlay_is_prod_on_another_predictor(rendered: dict) -> None:
+    """prod-vllm and prod differ only in how the predictor runs: same objects otherwise, same
+    service name, namespace, model, GPUs, replicas and scaling."""
+    prod, other = rendered["prod"], rendered["prod-vllm"]
+    shared = lambda objects: [o for o in objects if o["kind"] not in ("InferenceService", "ServingRuntime")]  # noqa: E731
+    assert shared(prod) == shared(other)
+    served, stock = (inference_service(objects) for objects in (prod, other))
+    assert served["metadata"] == stock["metadata"]
+    assert storage_uri(served) == storage_uri(stock)
+    assert predictor_container(served)["resources"] == stock["spec"]["predictor"]["model"]["resources"]
+    unchanged = ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "nodeSelector", "tolerations", "securityContext")
+    assert {k: served["spec"]["predictor"].get(k) for k in unchanged} == {k: stock["spec"]["predictor"].get(k) for k in unchanged}
+
+
 def test_training_jobs_the_pipeline_submits_validate_and_run_the_train_image(crd_dir: Path) -> None:
     from pipelines.pytorchjob import build_pytorchjob
     from pipelines.training_job import TrainingJobSpec
@@ -200,15 +264,17 @@ def test_training_jobs_the_pipeline_submits_validate_and_run_the_train_image(crd
 # --- one source: the base is the builders' output, the overlays only patch it -------------------
 
 
-def test_base_is_rendered_from_the_builders() -> None:
+def test_base_and_predictors_are_rendered_from_the_builders() -> None:
     """Like the compiled pipeline spec: regenerate with `s1 pipeline manifests` when this fails."""
-    from pipelines.manifests import BASE_DIR, base_files
+    from pipelines.manifests import MANIFESTS_DIR, manifest_files
 
-    files = base_files()
-    kustomization = yaml.safe_load((BASE_DIR / "kustomization.yaml").read_text())
-    assert sorted(kustomization["resources"]) == sorted(files), "the base lists exactly the rendered files"
+    files = manifest_files()
+    for folder in sorted({Path(name).parent for name in files}):
+        kustomization = yaml.safe_load((MANIFESTS_DIR / folder / "kustomization.yaml").read_text())
+        rendered = sorted(Path(name).name for name in files if Path(name).parent == folder)
+        assert sorted(kustomization["resources"]) == rendered, f"manifests/{folder} lists exactly the rendered files"
     for name, text in files.items():
-        assert (BASE_DIR / name).read_text() == text, f"manifests/base/{name} is stale: run `s1 pipeline manifests`"
+        assert (MANIFESTS_DIR / name).read_text() == text, f"manifests/{name} is stale: run `s1 pipeline manifests`"
 
 
 def _patched_paths(overlay: str) -> dict[tuple[str, str], list[str]]:
@@ -236,11 +302,14 @@ def _differences(left: object, right: object, path: str = "") -> list[str]:
 
 
 def unpatched_differences(overlay: str, objects: list[dict]) -> list[str]:
-    """Where the rendered objects differ from the builders' output other than where the overlay's
-    patches point and what its namespace, labels and images transformers set."""
-    from pipelines.manifests import base_files
+    """Where the rendered objects differ from the builders' output (the base and the overlay's
+    predictor component) other than where the overlay's patches point and what its namespace,
+    labels and images transformers set."""
+    from pipelines.manifests import manifest_files
 
-    base = {(o["kind"], o["metadata"]["name"]): o for text in base_files().values() for o in yaml.safe_load_all(text)}
+    folders = {"base", f"predictors/{predictor_of(overlay)}"}
+    base = {(o["kind"], o["metadata"]["name"]): o for name, text in manifest_files().items()
+            if str(Path(name).parent) in folders for o in yaml.safe_load_all(text)}  # fmt: skip
     kustomization = yaml.safe_load((REPO / "manifests" / "overlays" / overlay / "kustomization.yaml").read_text())
     patched = _patched_paths(overlay)
     transformed = ["/metadata/namespace", "/metadata/labels", "/subjects/0/namespace"]
@@ -268,6 +337,7 @@ def _at(obj: object, pointer: str) -> object:
 def test_overlays_only_patch_the_builders_objects(overlay: str, rendered: dict) -> None:
     kustomization = yaml.safe_load((REPO / "manifests" / "overlays" / overlay / "kustomization.yaml").read_text())
     assert kustomization["resources"] == ["../../base"], f"{overlay}: resources other than the base"
+    assert kustomization["components"] == [f"../../predictors/{predictor_of(overlay)}"], f"{overlay}: one predictor"
     assert unpatched_differences(overlay, rendered[overlay]) == []
 
 
@@ -299,6 +369,23 @@ def test_crd_validation_rejects_unknown_fields_wrong_types_and_admission_violati
 
     misnamed = copy.deepcopy(service)
     predictor_container(misnamed)["name"] = "server"
+    assert any("kserve-container" in error for error in validation_errors(misnamed, crd_dir))
+
+
+def test_servingruntime_validation_rejects_what_kserve_would(rendered: dict, crd_dir: Path) -> None:
+    (runtime,) = of_kind(rendered["prod-vllm"], "ServingRuntime")
+    assert validation_errors(runtime, crd_dir) == []
+
+    typo = copy.deepcopy(runtime)
+    typo["spec"]["supportedModelFormat"] = typo["spec"].pop("supportedModelFormats")
+    assert any("supportedModelFormat" in error for error in validation_errors(typo, crd_dir))
+
+    unescaped = copy.deepcopy(runtime)  # a Jinja chat template as is: Go's template parser fails on it
+    unescaped["spec"]["containers"][0]["args"][-1] = "{{ '<|im_start|>' + message['role'] }}"
+    assert any("template action" in error for error in validation_errors(unescaped, crd_dir))
+
+    misnamed = copy.deepcopy(runtime)
+    misnamed["spec"]["containers"][0]["name"] = "vllm"
     assert any("kserve-container" in error for error in validation_errors(misnamed, crd_dir))
 
 

@@ -131,3 +131,40 @@ def test_failed_model_load_is_final():
                                    "lastFailureInfo": {"reason": "ModelLoadFailed", "message": "CUDA out of memory"}})  # fmt: skip
     status = service_status(failed)
     assert status.failed and not status.ready and status.reason == "ModelLoadFailed: CUDA out of memory"
+
+
+def test_vllm_predictor_names_its_runtime_and_asks_for_tensor_parallelism():
+    spec = InferenceServiceSpec(name="s1-32b", storage_uri="pvc://s1-data/m", gpus=4, predictor="vllm")
+    service = build_inferenceservice(spec)
+    predictor = service["spec"]["predictor"]
+    assert "containers" not in predictor and "volumes" not in predictor  # the runtime has them
+    model = predictor["model"]
+    assert (model["runtime"], model["modelFormat"], model["storageUri"]) == ("s1-32b-vllm", {"name": "vLLM"}, "pvc://s1-data/m")
+    assert model["args"] == ["--tensor-parallel-size=4"] and model["resources"]["limits"]["nvidia.com/gpu"] == "4"
+    assert predictor["nodeSelector"] and predictor["securityContext"] == {"fsGroup": 1000}
+    assert inferenceservice_rules_errors(service) == []
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"predictor": "triton"}, "predictor must be one of s1, vllm"),
+    ({"predictor": "vllm", "gpus": 0}, "the vllm predictor needs GPUs"),
+])
+def test_predictor_choice_is_checked(fields, message):
+    with pytest.raises(ValueError, match=message):
+        InferenceServiceSpec(name="s1", storage_uri="pvc://c/p", **fields)
+
+
+def test_kserve_renders_the_runtime_to_exactly_the_plugins_flags():
+    """KServe renders the runtime's container with Go's text/template (checked against Go 1.19's:
+    the chat template unescaped fails to parse); the emulation here gives the plugin's flags."""
+    from pipelines.servingruntime import build_servingruntime, kserve_literal
+    from pipelines.validation import render_placeholders
+    from s1.vllm_plugin import stock_server_args
+
+    spec = InferenceServiceSpec(name="s1-32b", storage_uri="pvc://c/p", predictor="vllm")
+    (container,) = build_servingruntime(spec)["spec"]["containers"]
+    started = render_placeholders(container, {"name": "s1-32b", "namespace": "s1"})
+    assert started["args"] == ["--port=8080", "--served-model-name=s1-32b", "--model=/mnt/models", *stock_server_args()]
+    assert kserve_literal("{{ x }} {%- y %}") == "{{`{{`}} x }} {%- y %}"
+    with pytest.raises(ValueError, match="template action"):
+        render_placeholders({"args": stock_server_args()}, {"name": "s1", "namespace": "s1"})

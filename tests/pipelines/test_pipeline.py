@@ -93,6 +93,9 @@ def test_deploy_is_conditional_and_never_cached(compiled):
     for name in ("curate", "train", "evaluate"):
         assert tasks[name]["cachingOptions"] == {"enableCache": True}
     assert "evaluate" in condition["dependentTasks"]  # serve only a model that was evaluated
+    # The predictor is the pipeline's choice: s1 serve by default, stock vLLM with s1's plugin on request.
+    assert spec["root"]["inputDefinitions"]["parameters"]["predictor"]["defaultValue"] == "s1"
+    assert inner["deploy"]["inputs"]["parameters"]["predictor"] == {"componentInputParameter": "pipelinechannel--predictor"}
 
 
 def test_every_input_is_described(compiled):

@@ -1,6 +1,7 @@
 """The Role grants exactly what the steps call: the train step (both job kinds, first run, retry of a
-Failed job, resubmission) and the deploy step (create, then update) run with the real `kubernetes`
-client against a recording API server; the calls they make are the calls the Role is built from."""
+Failed job, resubmission) and the deploy step (either predictor; create, then update) run with the
+real `kubernetes` client against a recording API server; the calls they make are the calls the Role
+is built from."""
 
 from __future__ import annotations
 
@@ -128,6 +129,24 @@ def test_deploy_creates_then_updates_and_waits_for_ready(api):
     assert [verb for _, _, verb in api.calls] == ["create", "get", "create", "patch", "get"]
 
 
+def test_deploying_the_vllm_predictor_applies_its_runtime_first(api):
+    from pipelines.servingruntime import build_servingruntime
+
+    spec = inferenceservice.InferenceServiceSpec(name="s1-32b", storage_uri="pvc://s1-data/m", namespace="s1", gpus=2,
+                                                 predictor="vllm")  # fmt: skip
+    api.outcomes["inferenceservices"] = ["Ready"]
+    inferenceservice.deploy(spec, poll_seconds=0.01, log=quiet)
+    inferenceservice.deploy(spec, poll_seconds=0.01, log=quiet)
+    assert [(resource, verb) for _, resource, verb in api.calls] == [
+        ("servingruntimes", "create"), ("inferenceservices", "create"), ("inferenceservices", "get"),
+        ("servingruntimes", "create"), ("servingruntimes", "patch"),
+        ("inferenceservices", "create"), ("inferenceservices", "patch"), ("inferenceservices", "get"),
+    ]
+    runtime = api.objects[("servingruntimes", "s1-32b-vllm")]
+    assert runtime["spec"] == build_servingruntime(spec)["spec"]
+    assert api.objects[("inferenceservices", "s1-32b")]["spec"]["predictor"]["model"]["runtime"] == "s1-32b-vllm"
+
+
 def test_the_role_grants_exactly_the_calls_the_steps_make(api, tmp_path):
     """Every scenario above, once more, recorded per step: nothing called is missing from the
     declared calls (a 403 on the cluster) and nothing declared is never called (excess rights)."""
@@ -140,9 +159,13 @@ def test_the_role_grants_exactly_the_calls_the_steps_make(api, tmp_path):
     ClusterJobLauncher(trainjob_kind(), poll_seconds=0.01).run(SPEC, log=quiet)
     made["train"], api.calls = set(api.calls), []
     api.outcomes["inferenceservices"] = ["Ready"]
-    spec = inferenceservice.InferenceServiceSpec(name="s1", storage_uri="pvc://s1-data/m", namespace="s1")
-    inferenceservice.deploy(spec, poll_seconds=0.01, log=quiet)
-    inferenceservice.deploy(spec, poll_seconds=0.01, log=quiet)
+    for predictor in ("s1", "vllm"):
+        spec = inferenceservice.InferenceServiceSpec(name="s1", storage_uri="pvc://s1-data/m", namespace="s1",
+                                                     predictor=predictor)  # fmt: skip
+        api.outcomes["inferenceservices"] = ["Ready"]
+        inferenceservice.deploy(spec, poll_seconds=0.01, log=quiet)
+        inferenceservice.deploy(spec, poll_seconds=0.01, log=quiet)
+        api.objects.pop(("inferenceservices", "s1"))
     made["deploy"] = set(api.calls)
     assert {step: set(calls) for step, calls in STEP_API_CALLS.items()} == made
     granted = {(g, r, v) for rule in step_rules() for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}

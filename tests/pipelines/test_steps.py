@@ -68,4 +68,4 @@ def test_deploy_needs_a_pvc_location():
     from pipelines.steps import deploy_step
 
     with pytest.raises(ValueError, match="storage_uri"):
-        deploy_step(SimpleNamespace(metadata={}, path="/x"), "s1", "ns", 1, 1, 1, 10)
+        deploy_step(SimpleNamespace(metadata={}, path="/x"), "s1", "ns", "s1", 1, 1, 1, 10)
