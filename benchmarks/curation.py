@@ -25,7 +25,7 @@ from pathlib import Path
 from s1.curation.cache import CallCache, call_key
 from s1.curation.client import ChatResult
 from s1.curation.config import CurationConfig, EndpointConfig
-from s1.curation.domains import CLASSIFY_PROMPT, domain_list
+from s1.curation.domains import CLASSIFY_SYSTEM_PROMPT, classification_prompt
 from s1.curation.run import curate
 from s1.pool.defects import defective_rows
 from s1.pool.synth import synthesize_pool
@@ -49,7 +49,6 @@ def build_inputs(folder: Path, pool_size: int, eval_size: int, seed: int) -> tup
     pool += [{**rng.choice(pool), "id": f"dup-{i}"} for i in range(300)]  # exact duplicates
     pool += [{**row, "id": f"contaminated-{i}"} for i, row in enumerate(rng.sample(evals, 300))]
     pool += defective_rows(seed)
-    listing = domain_list()
     entries = []
     for row in pool:
         roll = rng.random()
@@ -59,9 +58,10 @@ def build_inputs(folder: Path, pool_size: int, eval_size: int, seed: int) -> tup
         if 0.2 < roll < 0.6:  # no domain in the pool: the grader classifies it
             row["domain"] = None
             if isinstance(row.get("question"), str):
-                prompt = CLASSIFY_PROMPT.format(question=row["question"], domains=listing)
+                prompt = classification_prompt(row["question"])
                 code = rng.choice(["05", "11", "60", "51", "97", "12"])
-                entries.append((call_key(GRADER.model, settings(GRADER), prompt), GRADER.model,
+                entries.append((call_key(GRADER.model, settings(GRADER), prompt, CLASSIFY_SYSTEM_PROMPT),
+                                GRADER.model,
                                 ChatResult(content=f"This concerns ... so the code is\n{code}")))
         if not isinstance(row.get("question"), str):
             continue

@@ -1,4 +1,4 @@
-"""A resumable on-disk cache of model calls, keyed by (model, settings, prompt).
+"""A resumable on-disk cache of model calls, keyed by (model, settings, system prompt, prompt).
 
 Append-only JSONL: each finished call is one line, flushed and fsync'd before the caller moves
 on, so a crash or pod restart loses at most the calls still in flight. On open, a torn last line
@@ -21,18 +21,20 @@ from s1.jsonl import read_jsonl
 log = logging.getLogger(__name__)
 
 
-def key_prefix(model: str, settings: dict) -> bytes:
-    """The part of the key shared by all calls of one client (computed once per batch)."""
-    return json.dumps([model, settings], sort_keys=True).encode() + b"\x00"
+def key_prefix(model: str, settings: dict, system: str | None = None) -> bytes:
+    """The part of the key shared by all calls of one client and system prompt (computed once
+    per batch; without a system prompt, the key calls cached before system prompts had)."""
+    shared = [model, settings] if system is None else [model, settings, system]
+    return json.dumps(shared, sort_keys=True).encode() + b"\x00"
 
 
 def prompt_key(prefix: bytes, prompt: str) -> str:
     return hashlib.sha256(prefix + prompt.encode()).hexdigest()
 
 
-def call_key(model: str, settings: dict, prompt: str) -> str:
-    """The cache key of one call: sha256 over model, settings and prompt."""
-    return prompt_key(key_prefix(model, settings), prompt)
+def call_key(model: str, settings: dict, prompt: str, system: str | None = None) -> str:
+    """The cache key of one call: sha256 over model, settings, system prompt and prompt."""
+    return prompt_key(key_prefix(model, settings, system), prompt)
 
 
 class CallCache:

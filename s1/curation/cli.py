@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from s1.cli_args import add_list_argument
+from s1.curation.config import LOCAL_PREFIX
+from s1.generation.engine import ENGINE_NAMES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,8 +23,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Pool and eval-set entries are NAME (a registered dataset), NAME=LOCATION or LOCATION "
         "(read in the pool schema); LOCATION is a .jsonl/.json/.csv/.parquet/.arrow file, a "
         "save_to_disk folder or a Hugging Face dataset id; datasets: s1/data/datasets/*.yaml. "
-        "List flags take several values and may be repeated. Endpoints for the teacher, attempt "
-        "models and grader are set in --config YAML or by the flags below.",
+        "List flags take several values and may be repeated. The teacher, attempt models and "
+        "grader (the judge) are set in --config YAML or by the flags below: a model name at an "
+        "OpenAI-compatible endpoint (--base-url), or local:PATH_OR_HUB_ID for a model run here "
+        "through the generation engine (--engine, as s1 evaluate chooses it).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_list_argument(curate, "--pool", help="pool sources (NAME, NAME=LOCATION or LOCATION)")
@@ -38,20 +43,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     curate.add_argument("--ignore-boilerplate", action="store_true", default=None,
                         help="n-grams shared by many pool questions never cause a drop "
                              "(default: they do, and each drop reports them)")
-    curate.add_argument("--base-url", help="OpenAI-compatible endpoint for the models named below")
-    curate.add_argument("--teacher", help="teacher model for missing traces")
+    curate.add_argument("--base-url", help="OpenAI-compatible endpoint for the models named below "
+                        "(local:... models run here instead)")
+    curate.add_argument("--teacher", help="teacher model for missing traces (NAME or local:PATH_OR_HUB_ID)")
     add_list_argument(curate, "--attempt-model", dest="attempt_models",
-                      help="difficulty models; questions any of them solves are dropped")
-    curate.add_argument("--grader", help="grader model (non-math grading, domain classification)")
+                      help="difficulty models (NAME or local:PATH_OR_HUB_ID); questions any of "
+                           "them solves are dropped")
+    curate.add_argument("--grader", help="judge model: grades what math-verify cannot decide, "
+                        "classifies domains (NAME or local:PATH_OR_HUB_ID)")
+    curate.add_argument("--engine", choices=ENGINE_NAMES,
+                        help="engine of local models; auto (default) = vLLM when installed and a "
+                             "GPU is visible, else transformers")
+    curate.add_argument("--tensor-parallel-size", type=int,
+                        help="vLLM: GPUs per local model (default: every visible GPU)")
+    curate.add_argument("--max-failed-call-share", type=float,
+                        help="a role whose calls fail beyond this share stops the run (default 0.1)")
+    curate.add_argument("--allow-failed-calls", action="store_true", default=None,
+                        help="go on when a role's calls fail (they count as unsolved / ungraded)")
     curate.add_argument("--preselect", action="store_true", help="apply s1's pre-selection rule")
     curate.add_argument("--json", action="store_true", help="print the report as JSON")
     curate.set_defaults(func=_curate)
 
 
-def _endpoint(model: str | None, base_url: str | None) -> dict | None:
+def _role(model: str | None, base_url: str | None) -> dict | None:
     if model is None:
         return None
-    return {"model": model, **({"base_url": base_url} if base_url else {})}
+    if model.startswith(LOCAL_PREFIX) or not base_url:
+        return {"model": model}
+    return {"model": model, "base_url": base_url}
 
 
 def config_from_args(args: argparse.Namespace):
@@ -62,10 +81,13 @@ def config_from_args(args: argparse.Namespace):
         "out": args.out, "seed": args.seed, "cache_dir": args.cache_dir,
         "tokenizer": args.tokenizer, "decontamination_threshold": args.decontamination_threshold,
         "decontamination_ignore_boilerplate": args.ignore_boilerplate,
-        "teacher": _endpoint(args.teacher, args.base_url),
-        "grader": _endpoint(args.grader, args.base_url),
-        "attempt_models": [_endpoint(m, args.base_url) for m in args.attempt_models or []] or None,
+        "teacher": _role(args.teacher, args.base_url),
+        "grader": _role(args.grader, args.base_url),
+        "attempt_models": [_role(m, args.base_url) for m in args.attempt_models or []] or None,
         "preselect": True if args.preselect else None,
+        "engine": args.engine, "tensor_parallel_size": args.tensor_parallel_size,
+        "max_failed_call_share": args.max_failed_call_share,
+        "allow_failed_calls": args.allow_failed_calls,
     }
     if args.config is not None:
         return CurationConfig.from_yaml(args.config, overrides)
@@ -75,9 +97,14 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _curate(args: argparse.Namespace) -> int:
+    from s1.curation.calls import RoleFailed
     from s1.curation.run import curate
 
-    report = curate(config_from_args(args))
+    try:
+        report = curate(config_from_args(args))
+    except RoleFailed as error:
+        print(f"s1 curate: error: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(report))
     else:

@@ -1,8 +1,10 @@
 """The one model-client interface curation uses, and its OpenAI-compatible implementation.
 
 Every model call (teacher traces, difficulty attempts, grading, domain classification) goes
-through `ModelClient.complete(prompt)`, so tests point curation at a local HTTP server and users at
-vLLM (`vllm serve ... --reasoning-parser deepseek_r1`) or any hosted OpenAI-compatible API.
+through `ModelClient.complete(prompt, system)`, so tests point curation at a local HTTP server and
+users at vLLM (`vllm serve ... --reasoning-parser deepseek_r1`) or any hosted OpenAI-compatible
+API. A model run in this process instead answers whole sweeps of prompts
+(`s1.curation.local_models`, the `BatchModelClient` protocol).
 The implementation retries transport errors, timeouts, 408/409/429/5xx and malformed responses
 with exponential backoff and jitter (honouring Retry-After), and paces requests to a rate limit.
 """
@@ -17,7 +19,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from s1.curation.config import EndpointConfig
 
@@ -50,9 +52,10 @@ class ModelCallError(RuntimeError):
 
 
 class ModelClient(Protocol):
-    """What curation needs from a model: one prompt in, one result out.
+    """What curation needs from a model: one prompt (and optional system prompt) in, one result
+    out.
 
-    `model` and `settings` identify the output for caching (same model, prompt and settings,
+    `model` and `settings` identify the output for caching (same model, prompts and settings,
     same result); `concurrency` is how many calls may be in flight at once.
     """
 
@@ -60,9 +63,23 @@ class ModelClient(Protocol):
     settings: dict
     concurrency: int
 
-    def complete(self, prompt: str) -> ChatResult:
+    def complete(self, prompt: str, system: str | None = None) -> ChatResult:
         """Send one user prompt; raise ModelCallError when the call cannot succeed."""
         ...
+
+
+class BatchModelClient(Protocol):
+    """A model that answers many prompts per call (a local engine's batched sweep).
+
+    `sweeps` yields, per finished sweep, (prompt index, result or ModelCallError) pairs, so each
+    sweep can be cached before the next one finishes.
+    """
+
+    model: str
+    settings: dict
+
+    def sweeps(self, prompts: list[str], system: str | None = None
+               ) -> Iterator[list[tuple[int, ChatResult | ModelCallError]]]: ...
 
 
 class RateLimiter:
@@ -108,11 +125,10 @@ class OpenAIChatClient:
     def close(self) -> None:
         self._http.close()
 
-    def complete(self, prompt: str) -> ChatResult:
+    def complete(self, prompt: str, system: str | None = None) -> ChatResult:
         import httpx
 
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
-                **self.settings}
+        body = {"model": self.model, "messages": chat_messages(prompt, system), **self.settings}
         last_error, retry_after = "", None
         for attempt in range(self.endpoint.max_retries + 1):
             if attempt:
@@ -158,6 +174,19 @@ def _retry_after(response) -> float | None:
         return None
 
 
+def chat_messages(prompt: str, system: str | None = None) -> list[dict[str, str]]:
+    """The chat turns of one call: an optional system prompt, then the user prompt."""
+    return ([{"role": "system", "content": system}] if system is not None else []) + [
+        {"role": "user", "content": prompt}]
+
+
+def split_reasoning(content: str) -> tuple[str | None, str]:
+    """(reasoning, answer) of a reply that opens with a `<think>...</think>` block (DeepSeek-R1
+    and its distills without a reasoning parser); (None, content) otherwise."""
+    found = _THINK.match(content)
+    return (found.group(1).strip(), found.group(2)) if found else (None, content)
+
+
 def parse_chat_response(payload: dict) -> ChatResult:
     """OpenAI chat-completions JSON -> ChatResult; raises ValueError on anything else.
 
@@ -175,9 +204,7 @@ def parse_chat_response(payload: dict) -> ChatResult:
         raise ValueError(f"message content is {type(content).__name__}, not a string")
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     if reasoning is None:
-        found = _THINK.match(content)
-        if found:
-            reasoning, content = found.group(1).strip(), found.group(2)
+        reasoning, content = split_reasoning(content)
     if reasoning is not None and not isinstance(reasoning, str):
         raise ValueError(f"reasoning is {type(reasoning).__name__}, not a string")
     return ChatResult(content=content, reasoning=reasoning, finish_reason=choice.get("finish_reason"))

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from s1.generation.engine import ENGINE_NAMES
+
 
 @dataclass(frozen=True)
 class EndpointConfig:
@@ -45,6 +47,61 @@ class EndpointConfig:
         _check(self.concurrency >= 1, f"concurrency must be >= 1, got {self.concurrency}")
         _check(self.requests_per_second is None or self.requests_per_second > 0,
                f"requests_per_second must be > 0, got {self.requests_per_second}")
+
+
+# A role's `model` with this prefix names a model folder or hub id run in this process.
+LOCAL_PREFIX = "local:"
+
+
+@dataclass(frozen=True)
+class LocalModelConfig:
+    """One model run in this process through the engine layer (`s1.generation.engine`), e.g.
+    `local:Qwen/Qwen2.5-7B-Instruct` or `local:/models/judge`.
+
+    A role's prompts go to the engine as batched sweeps of `sweep_size` prompts; each finished
+    sweep is cached at once, so a killed run loses at most the sweeps in flight. Sampling
+    defaults are s1's attempt settings (temperature 0.05, up to 32,768 tokens).
+    """
+
+    model: str
+    # auto, transformers or vllm, as `s1 evaluate --engine`; None: the run's (`s1 curate --engine`).
+    engine: str | None = None
+    # vLLM: GPUs per model; None: the run's setting, else every visible GPU.
+    tensor_parallel_size: int | None = None
+    gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    batch_size: int = 8  # transformers: prompts per `generate` call
+    sweep_size: int | None = None  # None: 4 x what the engine runs at once (transformers: batch_size)
+    max_tokens: int = 32_768
+    temperature: float = 0.05
+    top_p: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.model.startswith(LOCAL_PREFIX) and bool(self.path.strip()),
+               f"a local model is written {LOCAL_PREFIX}PATH_OR_HUB_ID, got {self.model!r}")
+        _check(self.engine is None or self.engine in ENGINE_NAMES,
+               f"engine must be one of {', '.join(ENGINE_NAMES)}, got {self.engine!r}")
+        _check(self.tensor_parallel_size is None or self.tensor_parallel_size >= 1,
+               f"tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
+        _check(self.gpu_memory_utilization is None or 0 < self.gpu_memory_utilization <= 1,
+               f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
+        _check(self.max_model_len is None or self.max_model_len > 0,
+               f"max_model_len must be > 0, got {self.max_model_len}")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _check(self.sweep_size is None or self.sweep_size >= 1,
+               f"sweep_size must be >= 1, got {self.sweep_size}")
+        _check(self.max_tokens > 0, f"max_tokens must be > 0, got {self.max_tokens}")
+        _check(self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}")
+        _check(0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}")
+
+    @property
+    def path(self) -> str:
+        """The model folder or hub id after the `local:` prefix."""
+        return self.model[len(LOCAL_PREFIX):]
+
+
+RoleModel = EndpointConfig | LocalModelConfig
 
 
 @dataclass(frozen=True)
@@ -93,12 +150,23 @@ class CurationConfig:
     decontamination_normalise: bool = True
     # `[asy]` figures are dropped except for these sources (s1 keeps them for AIME).
     asy_allowed_sources: tuple[str, ...] = ("aime",)
-    teacher: EndpointConfig | None = None
+    # Model roles: an endpoint ({model, base_url, ...}) or a local model ({model: local:..., ...}).
+    teacher: RoleModel | None = None
     # Difficulty: questions that any of these models solves are dropped (s1: Qwen2.5-7B/32B).
-    attempt_models: tuple[EndpointConfig, ...] = ()
-    # Grades non-math attempts and classifies domains; without it the pool's `domain` is used.
-    grader: EndpointConfig | None = None
+    attempt_models: tuple[RoleModel, ...] = ()
+    # The judge: grades attempts math-verify cannot decide and classifies domains; without it
+    # the pool's `domain` is used.
+    grader: RoleModel | None = None
     preselect: PreselectConfig | None = None
+    # Local roles that set no engine / tensor parallelism of their own use these (`--engine`,
+    # `--tensor-parallel-size`; auto = vLLM when installed and a GPU is visible, as evaluate).
+    engine: str = "auto"
+    tensor_parallel_size: int | None = None
+    # A role whose calls fail beyond this share (or all of them) stops the run with an error;
+    # what was answered stays cached. allow_failed_calls: warn and go on instead (failed
+    # attempts then count as unsolved, failed judge calls as ungraded, failed domains unknown).
+    max_failed_call_share: float = 0.1
+    allow_failed_calls: bool = False
 
     def __post_init__(self) -> None:
         _check(len(self.pool) > 0, "at least one pool source is required (--pool)")
@@ -116,6 +184,12 @@ class CurationConfig:
         _check(self.decontamination_boilerplate_min_questions >= 2,
                "decontamination_boilerplate_min_questions must be >= 2, got "
                f"{self.decontamination_boilerplate_min_questions}")
+        _check(self.engine in ENGINE_NAMES,
+               f"engine must be one of {', '.join(ENGINE_NAMES)}, got {self.engine!r}")
+        _check(self.tensor_parallel_size is None or self.tensor_parallel_size >= 1,
+               f"tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
+        _check(0 <= self.max_failed_call_share < 1,
+               f"max_failed_call_share must be in [0, 1), got {self.max_failed_call_share}")
 
     @property
     def resolved_cache_dir(self) -> Path:
@@ -137,10 +211,10 @@ class CurationConfig:
                 values[key] = Path(values[key])
         for key in ("teacher", "grader"):
             if values.get(key) is not None:
-                values[key] = _endpoint(values[key], key)
+                values[key] = role_model(values[key], key)
         if "attempt_models" in values:
             values["attempt_models"] = tuple(
-                _endpoint(item, f"attempt_models[{i}]")
+                role_model(item, f"attempt_models[{i}]")
                 for i, item in enumerate(values["attempt_models"] or ())
             )
         if values.get("preselect") is not None:
@@ -166,6 +240,12 @@ class CurationConfig:
         loaded.update({k: v for k, v in (overrides or {}).items() if v is not None})
         return cls.from_dict(loaded)
 
+    @property
+    def local_models(self) -> list[LocalModelConfig]:
+        """Every role run locally, in the order the run loads them."""
+        roles = (self.teacher, *self.attempt_models, self.grader)
+        return [role for role in roles if isinstance(role, LocalModelConfig)]
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view for the report (paths as strings)."""
         def convert(value: Any) -> Any:
@@ -180,9 +260,14 @@ class CurationConfig:
         return convert(dataclasses.asdict(self))
 
 
-def _endpoint(values: Any, where: str) -> EndpointConfig:
+def role_model(values: Any, where: str) -> RoleModel:
+    """A role's model from YAML: a mapping with `model` (a bare string is the model alone);
+    `local:...` builds a LocalModelConfig, anything else an EndpointConfig."""
+    if isinstance(values, str):
+        values = {"model": values}
     _check(isinstance(values, dict), f"{where} must be a mapping with at least `model`")
-    return _build(EndpointConfig, values, where)
+    local = str(values.get("model", "")).startswith(LOCAL_PREFIX)
+    return _build(LocalModelConfig if local else EndpointConfig, values, where)
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:

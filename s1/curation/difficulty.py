@@ -1,69 +1,134 @@
 """Difficulty: keep the questions every attempt model gets wrong (s1: Qwen2.5-7B and -32B).
 
-Each model answers every question through the client (cached); math answers are graded locally by
-the grading core evaluation uses (`s1/evaluation/grading.py`), the rest by the grader model
-(proof-style questions without a short answer: against their reference solution). A question any model solves is dropped, naming the models. An
-attempt that could not be made or graded does not count as solved: the question stays, and the
-report counts it.
+Each model answers every question (one role sweep per model, cached), then all attempts are
+graded: math-verify first, through the grading core evaluation uses (`s1/evaluation/grading.py`:
+the answer form, else math-verify's own reading of the reply's last expression); what it cannot
+decide (words, option texts, proofs, no expression at all) goes to the judge model in one sweep,
+with s1's grading prompt. Attempts run before any grading so a local attempt model and a local
+judge are each loaded once. A question any model solves is dropped, naming the models. An
+attempt cut off at max_tokens is unsolved (it never gave its answer); an attempt that could not
+be made or graded does not count as solved: the question stays, and the report counts it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
-from s1.curation.cache import CallCache
-from s1.curation.calls import call_all
-from s1.curation.client import ModelClient
-from s1.curation.model_grader import grader_prompt, is_math_answer, parse_verdict
+from s1.curation.calls import Calls
+from s1.curation.client import ChatResult, ModelClient
+from s1.curation.model_grader import GRADER_SYSTEM_PROMPT, grader_prompt, is_math_answer, parse_verdict
 from s1.curation.records import Drop, Question
-from s1.evaluation.grading import grade_output
+from s1.evaluation.extract import answer_section
+from s1.evaluation.grading import grade_answer, grade_free_text
 
 STAGE = "difficulty"
+MATH_VERIFY, JUDGE = "math-verify", "judge"
+CUT_OFF = "cut off at max_tokens"
 
 
-def grade(questions: list[Question], attempts: list[str | None], grader: ModelClient | None,
-          cache: CallCache, desc: str) -> tuple[list[bool | None], Counter]:
-    """Correct/incorrect per attempt (None: no attempt or ungradable) and a tally of why not."""
-    verdicts: list[bool | None] = [None] * len(questions)
-    tally: Counter = Counter()
-    for_grader: list[int] = []
-    for index, (question, attempt) in enumerate(zip(questions, attempts)):
-        if attempt is None:
-            tally["no attempt"] += 1
-        elif is_math_answer(question.answer):
-            verdicts[index] = grade_output("math", question.answer, attempt).correct
-        elif grader is not None:
-            for_grader.append(index)
-        else:
-            tally["non-math answer and no grader"] += 1
-    if for_grader:
-        prompts = [grader_prompt(questions[i].question, attempts[i] or "",
-                                 questions[i].answer or questions[i].solution)
-                   for i in for_grader]
-        for index, outcome in zip(for_grader, call_all(grader, prompts, cache, desc)):
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an attempt is correct (None: not gradable) and what decided it, or why not."""
+
+    correct: bool | None
+    how: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One answer to grade: its question, its text (None: the call failed), whether it was cut."""
+
+    question: Question
+    text: str | None
+    cut_off: bool = False
+
+    @classmethod
+    def from_result(cls, question: Question, result: ChatResult | None) -> "Attempt":
+        if result is None:
+            return cls(question, None)
+        return cls(question, result.content, result.finish_reason == "length")
+
+
+def verify(attempt: Attempt) -> Verdict | None:
+    """math-verify's verdict, or None when the judge must read the attempt."""
+    if attempt.text is None:
+        return Verdict(None, "no attempt")
+    if attempt.cut_off:
+        return Verdict(False, CUT_OFF)
+    gold = attempt.question.answer
+    if not is_math_answer(gold):
+        return None
+    section = answer_section(attempt.text)
+    if not section.text.strip():
+        return Verdict(False, "empty attempt")
+    if not section.closed:  # an unfinished <think> block: no answer was given
+        return Verdict(False, CUT_OFF)
+    graded = grade_answer("math", gold, section.text)
+    if graded.reason == "no_answer":
+        graded = grade_free_text(gold, section.text)
+    if graded is None or graded.reason not in ("correct", "wrong_answer"):
+        return None
+    return Verdict(graded.correct, MATH_VERIFY)
+
+
+def grade(attempts: list[Attempt], grader: ModelClient | None, calls: Calls, desc: str) -> list[Verdict]:
+    """A verdict per attempt: math-verify's, else the judge's (one sweep over all of them)."""
+    verdicts: list[Verdict | None] = [verify(attempt) for attempt in attempts]
+    undecided = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    if undecided and grader is None:
+        for index in undecided:
+            verdicts[index] = Verdict(None, "math-verify cannot decide and no judge")
+        undecided = []
+    if undecided:
+        prompts = [grader_prompt(attempts[i].question.question, attempts[i].text or "",
+                                 attempts[i].question.answer or attempts[i].question.solution)
+                   for i in undecided]
+        outcomes = calls.run(grader, prompts, role="judge", desc=desc, system=GRADER_SYSTEM_PROMPT)
+        for index, outcome in zip(undecided, outcomes):
             verdict = parse_verdict(outcome.result.content) if outcome.result else None
-            if verdict is None:
-                tally["grader gave no verdict" if outcome.result else "grader error"] += 1
-            verdicts[index] = verdict
-    return verdicts, tally
+            verdicts[index] = Verdict(verdict, JUDGE if verdict is not None else
+                                      "judge gave no verdict" if outcome.result else "judge error")
+    return verdicts  # type: ignore[return-value]
+
+
+def grading_summary(verdicts: list[Verdict]) -> dict:
+    """Counts per model or role: solved, unsolved, what decided them, why some were not graded."""
+    decided = [v for v in verdicts if v.correct is not None]
+    return {"solved": sum(v.correct is True for v in verdicts),
+            "unsolved": sum(v.correct is False for v in verdicts),
+            "graded_by": dict(Counter(v.how for v in decided).most_common()),
+            "ungraded": dict(Counter(v.how for v in verdicts if v.correct is None).most_common())}
+
+
+def judge_share(summaries: list[dict]) -> dict:
+    """How often the judge was needed: attempts it graded (or tried to) over all attempts."""
+    attempts = sum(sum(s["graded_by"].values()) + sum(s["ungraded"].values()) for s in summaries)
+    judged = sum(s["graded_by"].get(JUDGE, 0) + s["ungraded"].get("judge gave no verdict", 0)
+                 + s["ungraded"].get("judge error", 0) for s in summaries)
+    return {"attempts": attempts, "judged": judged,
+            "share": round(judged / attempts, 4) if attempts else 0.0}
 
 
 def filter_by_difficulty(questions: list[Question], models: list[ModelClient],
-                         grader: ModelClient | None, cache: CallCache
+                         grader: ModelClient | None, calls: Calls
                          ) -> tuple[list[Question], list[Drop], dict]:
     """Drop questions any model solves; returns (kept, drops, per-model stats)."""
-    stats: dict[str, dict] = {}
+    attempts: list[Attempt] = []
+    call_errors: dict[str, int] = {}
     for model in models:
-        outcomes = call_all(model, [q.question for q in questions], cache, desc=f"attempts {model.model}")
-        attempts = [o.result.content if o.result else None for o in outcomes]
-        verdicts, tally = grade(questions, attempts, grader, cache, desc=f"grading {model.model}")
-        for question, verdict in zip(questions, verdicts):
-            if verdict:
+        outcomes = calls.run(model, [q.question for q in questions], role="attempt model",
+                             desc=f"attempts {model.model}")
+        attempts += [Attempt.from_result(q, o.result) for q, o in zip(questions, outcomes)]
+        call_errors[model.model] = sum(o.error is not None for o in outcomes)
+    verdicts = grade(attempts, grader, calls, desc="judging attempts")
+    stats: dict[str, dict] = {}
+    for number, model in enumerate(models):
+        own = verdicts[number * len(questions):(number + 1) * len(questions)]
+        for question, verdict in zip(questions, own):
+            if verdict.correct:
                 question.solved_by.append(model.model)
-        stats[model.model] = {"solved": sum(v is True for v in verdicts),
-                              "failed": sum(v is False for v in verdicts),
-                              "ungraded": dict(tally),
-                              "call_errors": sum(o.error is not None for o in outcomes)}
+        stats[model.model] = {**grading_summary(own), "call_errors": call_errors[model.model]}
     kept, drops = [], []
     for question in questions:
         if question.solved_by:
@@ -74,10 +139,10 @@ def filter_by_difficulty(questions: list[Question], models: list[ModelClient],
     return kept, drops, stats
 
 
-def grade_teacher(questions: list[Question], grader: ModelClient | None, cache: CallCache) -> Counter:
-    """Set `teacher_correct` (s1's pre-selection needs it); returns the tally of ungraded ones."""
-    attempts = [q.attempt if q.attempt else q.thinking for q in questions]
-    verdicts, tally = grade(questions, attempts, grader, cache, desc="grading teacher")
+def grade_teacher(questions: list[Question], grader: ModelClient | None, calls: Calls) -> dict:
+    """Set `teacher_correct` (s1's pre-selection needs it); returns its grading summary."""
+    attempts = [Attempt(q, q.attempt if q.attempt else q.thinking) for q in questions]
+    verdicts = grade(attempts, grader, calls, desc="judging teacher answers")
     for question, verdict in zip(questions, verdicts):
-        question.teacher_correct = verdict
-    return tally
+        question.teacher_correct = verdict.correct
+    return grading_summary(verdicts)

@@ -1,23 +1,26 @@
-"""Domain classification for diversity: MSC two-digit codes, plus non-math sciences (s1 §2.3).
+"""Domain classification for diversity: s1's two-digit Mathematics Subject Classification codes.
 
-The grader model reads the question and ends its reply with one code. A question that already
-has a `domain` in the pool keeps it (no call). Replies without a known code become "unknown",
-counted in the report.
+The judge model reads the question with s1's MSC prompt (simplescaling/s1
+`data/featurization.py`: its system prompt, and a user turn of the question followed by the
+classification rubric, one `### title` / `* Code:` entry per code) and ends its reply with one
+code. s1's rubric also lists each code's second-level MSC areas; this one lists titles only
+(about a fifth of the tokens per call). A question that already has a `domain` in the pool keeps
+it (no call). Replies without a known code become "unknown", counted in the report.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import cache
 
-from s1.curation.cache import CallCache
-from s1.curation.calls import call_all
+from s1.curation.calls import Calls
 from s1.curation.client import ModelClient
 from s1.curation.records import Question
 
-# Mathematics Subject Classification 2020, top level (two-digit codes).
+# The 61 top-level Mathematics Subject Classification 2020 codes s1 classifies into (sciences
+# such as physics fall under 70-86 and 92, computer science under 68).
 MSC_CODES: dict[str, str] = {
-    "00": "General and overarching topics", "01": "History and biography",
     "03": "Mathematical logic and foundations", "05": "Combinatorics",
     "06": "Order, lattices, ordered algebraic structures", "08": "General algebraic systems",
     "11": "Number theory", "12": "Field theory and polynomials", "13": "Commutative algebra",
@@ -47,39 +50,40 @@ MSC_CODES: dict[str, str] = {
     "92": "Biology and other natural sciences", "93": "Systems theory; control",
     "94": "Information and communication, circuits", "97": "Mathematics education",
 }
-# Questions outside mathematics proper (s1's pool has GPQA, JEEBench, SciBench, LiveCodeBench).
-SCIENCE_DOMAINS = ("physics", "chemistry", "biology", "computer_science")
 UNKNOWN = "unknown"
-_CODE = re.compile(r"\b(\d{2}|" + "|".join(SCIENCE_DOMAINS) + r")\b", re.IGNORECASE)
+_CODE = re.compile(r"\b(\d{2})\b")
 
-CLASSIFY_PROMPT = """Classify the following question into exactly one domain.
+# s1's system prompt for domain classification, word for word.
+CLASSIFY_SYSTEM_PROMPT = (
+    "You are a helpful assistant that classifies questions into different subjects based on the "
+    "provided classification rubrics. You will be given a question and a list of subjects. You "
+    "need to classify the question into one of the subjects. If the question has multiple "
+    "subjects, you should classify the question into the most relevant subject. Explain your "
+    "reasoning, and end your response on a new line with two-digit code of the subject that the "
+    "question belongs to."
+)
 
-Question:
-{question}
 
-Domains (Mathematics Subject Classification two-digit codes, or a science):
-{domains}
-
-Think briefly, then end your reply with the code alone (for example: 11) or the science name
-alone (for example: physics)."""
+@cache
+def rubric() -> str:
+    """The classification rubric: one entry per code, in s1's layout."""
+    return "\n\n".join(f"### {title}\n* Code: {code}" for code, title in MSC_CODES.items())
 
 
-def domain_list() -> str:
-    codes = [f"{code} {name}" for code, name in MSC_CODES.items()]
-    return "\n".join(codes + list(SCIENCE_DOMAINS))
+def classification_prompt(question: str) -> str:
+    """s1's user turn for one classification call."""
+    return f"## Question\n{question}\n\n## Classification rubrics\n{rubric()}"
 
 
 def parse_domain(reply: str) -> str:
-    """The last known code or science name in the reply, else UNKNOWN."""
+    """The last known code in the reply (s1 reads its last two characters), else UNKNOWN."""
     for found in reversed(_CODE.findall(reply)):
-        label = found.lower()
-        if label in SCIENCE_DOMAINS or label in MSC_CODES:
-            return label
+        if found in MSC_CODES:
+            return found
     return UNKNOWN
 
 
-def classify_domains(questions: list[Question], grader: ModelClient | None,
-                     cache: CallCache) -> Counter:
+def classify_domains(questions: list[Question], grader: ModelClient | None, calls: Calls) -> Counter:
     """Give every question a domain; returns a tally of how each was obtained."""
     tally: Counter = Counter()
     todo = [q for q in questions if not q.domain]
@@ -89,12 +93,12 @@ def classify_domains(questions: list[Question], grader: ModelClient | None,
     if grader is None:
         for question in todo:
             question.domain = UNKNOWN
-        tally["unknown (no grader)"] = len(todo)
+        tally["unknown (no judge)"] = len(todo)
         return tally
-    listing = domain_list()
-    prompts = [CLASSIFY_PROMPT.format(question=q.question, domains=listing) for q in todo]
-    for question, outcome in zip(todo, call_all(grader, prompts, cache, desc="domains")):
+    prompts = [classification_prompt(q.question) for q in todo]
+    outcomes = calls.run(grader, prompts, role="judge", desc="domains", system=CLASSIFY_SYSTEM_PROMPT)
+    for question, outcome in zip(todo, outcomes):
         question.domain = parse_domain(outcome.result.content) if outcome.result else UNKNOWN
         tally["classified" if question.domain != UNKNOWN else
-              ("grader error" if outcome.error else "no code in reply")] += 1
+              ("judge error" if outcome.error else "no code in reply")] += 1
     return tally

@@ -4,7 +4,9 @@ Stage order puts the cheap, model-free filters first so no teacher or attempt ca
 question that decontamination or the question-format rules would drop anyway:
 ingest → dedupe → decontaminate → quality (questions) → traces (teacher) → trace quality →
 trace length → difficulty → teacher grading (only for s1's pre-selection) → domains → selection.
-Model stages run only when their endpoints are configured; every call goes through the cache.
+Model stages run only when their roles are configured (an endpoint, or a local model run
+through the engine layer, one loaded at a time); every call goes through the cache, and a role
+that fails beyond the allowed share stops the run (`calls.RoleFailed`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Callable
 
 from s1.curation import dedupe, decontaminate, difficulty, quality, selection
 from s1.curation.cache import CallCache
+from s1.curation.calls import Calls, FailurePolicy
 from s1.curation.client import OpenAIChatClient
-from s1.curation.config import CurationConfig
+from s1.curation.config import CurationConfig, LocalModelConfig, RoleModel
 from s1.curation.domains import classify_domains
 from s1.curation.ingest import ingest, read_eval_questions
+from s1.curation.local_models import LocalModelClient, LocalModels
 from s1.curation.records import Drop, Question
 from s1.curation.report import write_outputs
 from s1.curation.tokens import batched_token_counts, load_tokenizer
@@ -50,24 +54,30 @@ class _Run:
 def curate(config: CurationConfig) -> dict:
     """Run the curation described by `config`; writes OUT/ files and returns the report."""
     cache = CallCache(config.resolved_cache_dir / "calls.jsonl")
-    clients: list[OpenAIChatClient] = []
+    calls = Calls(cache, FailurePolicy(config.max_failed_call_share, config.allow_failed_calls))
+    local = LocalModels(config.engine, config.tensor_parallel_size)
+    endpoints: list[OpenAIChatClient] = []
 
-    def client(endpoint):
-        if endpoint is None:
+    def client(role: RoleModel | None):
+        if role is None:
             return None
-        clients.append(OpenAIChatClient(endpoint))
-        return clients[-1]
+        if isinstance(role, LocalModelConfig):
+            return LocalModelClient(role, local)
+        endpoints.append(OpenAIChatClient(role))
+        return endpoints[-1]
 
     try:
-        return _curate(config, cache, client(config.teacher),
-                       [client(e) for e in config.attempt_models], client(config.grader))
+        return _curate(config, calls, local, client(config.teacher),
+                       [client(role) for role in config.attempt_models], client(config.grader))
     finally:
-        for made in clients:
+        local.close()
+        for made in endpoints:
             made.close()
         cache.close()
 
 
-def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, grader) -> dict:
+def _curate(config: CurationConfig, calls: Calls, local: LocalModels, teacher, attempt_models,
+            grader) -> dict:
     started = time.perf_counter()
     evals, eval_reports = read_eval_questions(config.eval_sets)
     start = time.perf_counter()
@@ -99,7 +109,7 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
     model_stats: dict = {}
     if teacher is not None:
         def traces_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
-            model_stats["teacher_questions"] = add_teacher_traces(qs, teacher, cache)
+            model_stats["teacher_questions"] = add_teacher_traces(qs, teacher, calls)
             return qs, []
 
         run.stage("traces", traces_step)
@@ -107,20 +117,20 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
     run.stage("trace length", lambda qs: _measure_traces(qs, config.tokenizer))
     if attempt_models:
         def difficulty_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
-            kept, drops, stats = difficulty.filter_by_difficulty(qs, attempt_models, grader, cache)
+            kept, drops, stats = difficulty.filter_by_difficulty(qs, attempt_models, grader, calls)
             model_stats["attempts"] = stats
             return kept, drops
 
         run.stage("difficulty", difficulty_step)
     if config.preselect is not None:
         def teacher_grading_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
-            model_stats["teacher_ungraded"] = dict(difficulty.grade_teacher(qs, grader, cache))
+            model_stats["teacher_grading"] = difficulty.grade_teacher(qs, grader, calls)
             return qs, []
 
         run.stage("teacher grading", teacher_grading_step)
 
     def domains_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
-        model_stats["domain_labels"] = dict(classify_domains(qs, grader, cache))
+        model_stats["domain_labels"] = dict(classify_domains(qs, grader, calls))
         return qs, []
 
     run.stage("domains", domains_step)
@@ -133,6 +143,11 @@ def _curate(config: CurationConfig, cache: CallCache, teacher, attempt_models, g
         return picked, []
 
     run.stage("selection", select_step)
+    local.close()  # the last local model is not needed for writing the outputs
+    gradings = [*model_stats.get("attempts", {}).values(), model_stats.get("teacher_grading")]
+    model_stats["judge"] = difficulty.judge_share([g for g in gradings if g])
+    model_stats["calls"] = calls.log
+    model_stats["local_models_loaded"] = local.loads
     if len(run.questions) < config.n:
         log.warning("only %d questions survived the filters; selected all of them (asked for %d)",
                     len(run.questions), config.n)

@@ -8,16 +8,15 @@ without separate reasoning is used whole as the trace and the reference answer i
 
 from __future__ import annotations
 
-from s1.curation.cache import CallCache
-from s1.curation.calls import call_all
+from s1.curation.calls import Calls
 from s1.curation.client import ModelClient
 from s1.curation.records import Question
 
 
-def add_teacher_traces(questions: list[Question], client: ModelClient, cache: CallCache) -> int:
+def add_teacher_traces(questions: list[Question], client: ModelClient, calls: Calls) -> int:
     """Fill `thinking`/`attempt` (or `teacher_error`) in place; returns how many were asked."""
     todo = [q for q in questions if q.thinking is None]
-    outcomes = call_all(client, [q.question for q in todo], cache, desc="teacher traces")
+    outcomes = calls.run(client, [q.question for q in todo], role="teacher", desc="teacher traces")
     for question, outcome in zip(todo, outcomes):
         if outcome.result is None:
             question.teacher_error = outcome.error

@@ -75,6 +75,24 @@ def grade_answer(kind: str, gold: str | None, answer: str, closed: bool = True) 
     return _grade_math(str(gold), extracted)
 
 
+def grade_free_text(gold: str, text: str) -> Grade | None:
+    """math-verify's own reading of a reply with no answer form (an instruct model's "7 + 5 =
+    12."): its extraction takes the reply's last expression. None when it finds none (the
+    answer is for a judge to read). Curation grades attempts with it; evaluation does not (s1's
+    format always has an answer section)."""
+    from math_verify import parse
+
+    gold_parsed = _parse(gold)
+    if not gold_parsed:
+        return None
+    with _LOCK:
+        found = parse(text, parsing_timeout=_timeout())
+    if not found:
+        return None
+    correct = _verify(gold_parsed, found)
+    return Grade(str(found[-1]), correct, "correct" if correct else "wrong_answer")
+
+
 def _grade_math(gold: str, extracted: str) -> Grade:
     gold_number, answer_number = as_number(gold), as_number(extracted)
     if gold_number is not None and answer_number is not None:

@@ -38,6 +38,8 @@ Semantics (s1, `simplescaling/s1` README and lm-evaluation-harness vLLM model):
   (`answer\\n`) is forced; a stop token is replaced by `<|im_start|>` first.
 - The answer section has its own cap (`max_answer_tokens` tokens chosen by the model), after
   which `<|im_end|>` is forced; it ends on a stop token. The thinking cap never cuts the answer.
+- A reply plan (`reply_plan`) has no thinking section: the sequence starts in the answer section
+  and nothing but the stop at its length cap is forced (a chat model's plain reply).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Sequence
 
-from s1.format import Delimiters, Tokenizer, delimiter_ids
+from s1.format import TURN_STOPS, Delimiters, Tokenizer, delimiter_ids
 from s1.generation.types import Budget
 
 
@@ -88,6 +90,11 @@ class ForcingPlan:
     # Bound on generated tokens (thinking, delimiter, answer, stop token); the turn's end is
     # forced at it, so an engine's own length limit never cuts a turn.
     max_new_tokens: int
+
+    @property
+    def reply_only(self) -> bool:
+        """A plan with no thinking section (`reply_plan`): the model writes one plain reply."""
+        return self.max_thinking_tokens == 0 and not self.cap_delimiter
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -190,6 +197,41 @@ def plan_for(
     )
 
 
+def reply_stop_ids(tokenizer) -> tuple[int, ...]:
+    """The tokens that end a chat model's turn: its tokenizer's end-of-sequence token, and
+    ChatML's `<|im_end|>` / `<|endoftext|>` where they are single tokens."""
+    stop = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    for token in TURN_STOPS:
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if token_id is not None and tokenizer.encode(token, add_special_tokens=False) == [token_id]:
+            stop.append(token_id)
+    if not stop:
+        raise ValueError("tokenizer has no end-of-sequence token: a reply would never end")
+    return tuple(dict.fromkeys(stop))
+
+
+def reply_plan(tokenizer, max_tokens: int, prompt_tokens: int, context_window: int) -> ForcingPlan:
+    """A plan that forces nothing: the model writes its own reply after a chat prompt (no
+    think/answer sections) until it emits a stop token, at most `max_tokens` tokens or what the
+    context window leaves (as an OpenAI-compatible server's `max_tokens`), then a stop is forced.
+
+    What curation's model roles use: an instruct model answering a question, a judge grading.
+    """
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+    room = context_window - prompt_tokens - 1
+    if room < 1:
+        raise ValueError(f"the prompt ({prompt_tokens} tokens) leaves no room in the "
+                         f"{context_window}-token context window")
+    length = min(max_tokens, room)
+    stop = reply_stop_ids(tokenizer)
+    return ForcingPlan(
+        max_thinking_tokens=0, min_thinking_tokens=0, num_ignore=0, max_answer_tokens=length,
+        end_of_thinking=stop[0], stop=stop, ignore=(), cap_delimiter=(), cap_prefix_length=0,
+        delimiter_rest=(), max_new_tokens=length + 1,
+    )
+
+
 def _cap_for_max_tokens(budget: Budget, cap: int, delimiter: int) -> tuple[int, int]:
     """(thinking cap, token bound) when `budget.max_tokens` is tighter than the budget itself."""
     total = budget.max_tokens
@@ -262,7 +304,10 @@ class BudgetForcer:
         self._ban_ends = Step(banned=self._ends)
         self._replace_ends = Step(replace=self._ends, replacement=(plan.ignore or (None,))[0])
         self._replace_stops = Step(replace=self._stops, replacement=plan.end_of_thinking)
-        self._check_cap()
+        if plan.reply_only:
+            self.phase = Phase.ANSWER  # nothing to force: the whole reply is the answer section
+        else:
+            self._check_cap()
 
     @property
     def done(self) -> bool:

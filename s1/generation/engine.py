@@ -6,8 +6,10 @@
     async for item in engine.stream(requests[0]): ...     # text deltas, then the Generation
 
 A `PreparedRequest` carries the budget-forcing plan resolved once (`prepare`), so an engine never
-re-encodes the prompt or re-plans the budget. `stream` is cancellable: closing the iterator (or
-cancelling the task iterating it) stops that request's generation before it returns.
+re-encodes the prompt or re-plans the budget; `prepare_reply` plans a chat model's plain reply
+instead (nothing forced: curation's attempt, judge and teacher models). `stream` is
+cancellable: closing the iterator (or cancelling the task iterating it) stops that request's
+generation before it returns.
 `shutdown()` stops every request still generating (they raise `EngineStopped`) and frees the
 engine within a bounded time.
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Literal, Protocol, Sequence
 
-from s1.generation.budget_forcing import ForcingPlan, plan_for
+from s1.generation.budget_forcing import ForcingPlan, plan_for, reply_plan
 from s1.generation.types import Budget, Generation, Sampling
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,15 @@ def prepare(engine: Engine, prompt: str, budget: Budget, sampling: Sampling = Sa
     if prompt_ids is None:
         prompt_ids = engine.tokenizer.encode(prompt, add_special_tokens=False)
     plan = plan_for(engine.tokenizer, budget, len(prompt_ids), engine.context_window)
+    return PreparedRequest(prompt=prompt, prompt_ids=tuple(prompt_ids), plan=plan, sampling=sampling)
+
+
+def prepare_reply(engine: Engine, prompt: str, max_tokens: int, sampling: Sampling = Sampling()
+                  ) -> PreparedRequest:
+    """Encode and plan one chat prompt for a plain reply (`budget_forcing.reply_plan`: no
+    thinking section, nothing forced); ValueError when the prompt fills the context window."""
+    prompt_ids = engine.tokenizer.encode(prompt, add_special_tokens=False)
+    plan = reply_plan(engine.tokenizer, max_tokens, len(prompt_ids), engine.context_window)
     return PreparedRequest(prompt=prompt, prompt_ids=tuple(prompt_ids), plan=plan, sampling=sampling)
 
 

@@ -38,6 +38,7 @@ class ChatServer:
         import threading
 
         self.calls: list[tuple[str, str]] = []
+        self.systems: dict[str, str] = {}  # prompt -> the system prompt sent with it
         self.answered: list[str] = []
         self.admitted = 0  # calls let through (counted on arrival, so concurrency cannot overshoot)
         self.answer_limit: int | None = None
@@ -61,6 +62,8 @@ class ChatServer:
                 model, prompt = body["model"], body["messages"][-1]["content"]
                 with server._lock:
                     server.calls.append((model, prompt))
+                    if body["messages"][0]["role"] == "system":
+                        server.systems[prompt] = body["messages"][0]["content"]
                     blocked = server.answer_limit is not None and server.admitted >= server.answer_limit
                     server.admitted += not blocked
                 if blocked:

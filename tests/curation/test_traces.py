@@ -12,7 +12,7 @@ import time
 import pytest
 
 from s1.curation.cache import CallCache
-from s1.curation.calls import call_all
+from s1.curation.calls import Calls, FailurePolicy, RoleFailed
 from s1.curation.client import ChatResult, OpenAIChatClient
 from s1.curation.config import EndpointConfig
 from s1.curation.records import Question
@@ -79,10 +79,31 @@ def test_failed_calls_are_reported_not_cached_and_retried_next_time(tmp_path, ch
                                              max_retries=1, retry_backoff_s=0.01))
     questions = [Question(id=name, source="s", question=name, answer="1") for name in ("ok", "bad")]
     with CallCache(tmp_path / "calls.jsonl") as cache:
-        assert add_teacher_traces(questions, client, cache) == 2
+        calls = Calls(cache, FailurePolicy(allow=True))
+        assert add_teacher_traces(questions, client, calls) == 2
         assert questions[0].thinking == "r" and questions[0].attempt == "c"
         assert questions[1].thinking is None
         assert "malformed response" in questions[1].teacher_error
-        outcomes = call_all(client, ["ok", "bad"], cache, desc="again")
+        outcomes = calls.run(client, ["ok", "bad"], role="teacher", desc="again")
     assert outcomes[0].cached and outcomes[1].error
     assert chat_server.prompts().count("ok") == 1 and chat_server.prompts().count("bad") == 4
+    assert [(entry["calls"], entry["cached"], entry["failed"]) for entry in calls.log] == [(2, 0, 1), (1, 1, 1)]
+
+
+def test_a_role_failing_beyond_the_allowed_share_stops_with_role_model_and_first_failure(
+        tmp_path, chat_server):
+    chat_server.respond = lambda model, prompt: (
+        {"status": 400} if prompt in ("q1", "q2") else {"reasoning": "r", "content": "c"})
+    client = OpenAIChatClient(EndpointConfig(model="t", base_url=chat_server.base_url, max_retries=0))
+    prompts = [f"q{i}" for i in range(10)]
+    with CallCache(tmp_path / "calls.jsonl") as cache:
+        with pytest.raises(RoleFailed) as failed:
+            Calls(cache, FailurePolicy(max_share=0.1)).run(client, prompts, role="teacher")
+        # 2 of 10 failed, above the 10% allowed; the 8 answers are cached all the same.
+        assert len(cache) == 8
+        message = str(failed.value)
+        assert "teacher t: 2 of 10 calls failed" in message and "HTTP 400" in message
+        assert str(cache.path) in message and "--allow-failed-calls" in message
+        # At or under the share the run goes on; a rerun only retries what failed.
+        outcomes = Calls(cache, FailurePolicy(max_share=0.2)).run(client, prompts, role="teacher")
+    assert sum(o.cached for o in outcomes) == 8 and sum(o.error is not None for o in outcomes) == 2
