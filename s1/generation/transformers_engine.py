@@ -17,7 +17,7 @@ from typing import AsyncIterator, Sequence
 
 from s1.generation import api
 from s1.generation.engine import STREAM_END, EngineStopped, PreparedRequest, StreamFailed, relay
-from s1.generation.types import Generation
+from s1.generation.types import Generation, TokenLogprob
 
 # How long shutdown() waits for the running generation to notice its stop flag (one decoding
 # step, well under a second on CPU; a Kubernetes pod gets 30 s from SIGTERM to SIGKILL).
@@ -46,7 +46,7 @@ class TransformersEngine:
             ))
         return results
 
-    async def stream(self, request: PreparedRequest) -> AsyncIterator[str | Generation]:
+    async def stream(self, request: PreparedRequest) -> AsyncIterator[str | TokenLogprob | Generation]:
         if self._stopping.is_set():
             raise EngineStopped("the engine is shutting down")
         loop = asyncio.get_running_loop()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from contextlib import aclosing
 from pathlib import Path
 from typing import AsyncIterator, Callable, Sequence
 
@@ -28,7 +29,8 @@ from tqdm.auto import tqdm
 from s1.generation import api, vllm_logits
 from s1.generation.budget_forcing import BudgetForcer
 from s1.generation.engine import STREAM_END, EngineStopped, PreparedRequest, StreamFailed, relay, visible_gpus
-from s1.generation.types import Generation
+from s1.generation.stops import StopWatch, tokens_through
+from s1.generation.types import Generation, TokenLogprob
 
 # On vLLM's CPU build `gpu_memory_utilization` is the share of host RAM reserved for weights and
 # KV cache; vLLM's 0.9 default fails on a machine with other work on it (24 GB dev boxes).
@@ -100,18 +102,19 @@ class VLLMEngine:
                   disable=len(requests) < 2) as bar:
 
             async def run_all() -> list[Generation]:
-                async def one(request: PreparedRequest) -> tuple[str, list[int]]:
+                async def one(request: PreparedRequest) -> tuple[str, list[int], list[TokenLogprob]]:
                     done = await self._tokens(request, None)
                     bar.update()
                     return done
 
                 finished = await asyncio.gather(*(self._track(one(r)) for r in requests))
-                waits = await self._waits([key for key, _ in finished])
-                return [self._result(r, tokens, w) for r, (_, tokens), w in zip(requests, finished, waits)]
+                waits = await self._waits([key for key, _, _ in finished])
+                return [self._result(r, tokens, w, entries)
+                        for r, (_, tokens, entries), w in zip(requests, finished, waits)]
 
             return self._call(run_all())
 
-    async def stream(self, request: PreparedRequest) -> AsyncIterator[str | Generation]:
+    async def stream(self, request: PreparedRequest) -> AsyncIterator[str | TokenLogprob | Generation]:
         if self._stopping:
             raise EngineStopped("the engine is shutting down")
         caller = asyncio.get_running_loop()
@@ -123,9 +126,9 @@ class VLLMEngine:
 
         async def produce() -> None:
             try:
-                key, tokens = await self._tokens(request, put)
+                key, tokens, entries = await self._tokens(request, put)
                 [waits] = await self._waits([key])
-                put(self._result(request, tokens, waits))
+                put(self._result(request, tokens, waits, entries))
             except BaseException as error:  # handed to the request, raised there
                 put(StreamFailed(EngineStopped("the engine shut down during this request")
                                  if self._stopping else error))
@@ -151,30 +154,52 @@ class VLLMEngine:
         finally:
             self._tasks.discard(task)
 
-    async def _tokens(self, request: PreparedRequest,
-                      on_text: Callable[[str], None] | None) -> tuple[str, list[int]]:
-        """Generate one request; its key (for its wait positions) and its token ids."""
+    async def _tokens(self, request: PreparedRequest, emit: Callable[[str | TokenLogprob], None] | None
+                      ) -> tuple[str, list[int], list[TokenLogprob]]:
+        """Generate one request; its key (for its wait positions), token ids and logprobs.
+
+        emit: gets each step's logprob entries (when asked for), then its new text. A stop
+        string in the answer (`stops`: vLLM's own `stop` would also end the thinking) aborts
+        the request once its text arrives; nothing past the token that completes it is emitted.
+        """
         from vllm import TokensPrompt
         from vllm.sampling_params import RequestOutputKind
 
         key = f"s1-{uuid.uuid4().hex}"
+        sampling = request.sampling
+        watch = StopWatch(sampling.stop) if sampling.stop else None
         params = vllm_logits.sampling_params(
             request.plan,
             request_key=key,
-            temperature=request.sampling.temperature,
-            top_p=request.sampling.top_p,
-            seed=request.sampling.seed,
-            # Streams get each step's new text; batches only the final output.
-            output_kind=RequestOutputKind.DELTA if on_text else RequestOutputKind.FINAL_ONLY,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            logprobs=sampling.logprobs,
+            # Streams and stop strings read each step's new text; batches only the final output.
+            output_kind=RequestOutputKind.DELTA if emit or watch else RequestOutputKind.FINAL_ONLY,
         )
         tokens: list[int] = []
+        entries: list[TokenLogprob] = []
         prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
-        async for output in self._llm.generate(prompt, params, request_id=key):
-            completion = output.outputs[0]
-            tokens.extend(completion.token_ids)
-            if on_text is not None and completion.text:
-                on_text(completion.text)
-        return key, tokens
+        async with aclosing(self._llm.generate(prompt, params, request_id=key)) as outputs:
+            async for output in outputs:
+                completion = output.outputs[0]
+                new = len(tokens)
+                tokens.extend(completion.token_ids)
+                if sampling.logprobs is not None:
+                    entries.extend(_entries(completion, sampling.logprobs))
+                stopped = watch is not None and watch.feed(completion.text)
+                if stopped:  # aclosing aborts the request in vLLM
+                    del tokens[len(tokens_through(self.tokenizer, tokens, watch.text[:watch.hit.end])):]
+                    del entries[len(tokens):]
+                if emit is not None:
+                    for entry in entries[new:]:
+                        emit(entry)
+                    if completion.text:
+                        emit(completion.text)
+                if stopped:
+                    break
+        return key, tokens, entries
 
     async def _waits(self, keys: list[str]) -> list[list[int]]:
         """The forced wait positions of finished requests, from vLLM's worker (rank 0)."""
@@ -184,16 +209,12 @@ class VLLMEngine:
             raise RuntimeError(f"vLLM has no budget-forcing record for requests {missing}")
         return found
 
-    def _result(self, request: PreparedRequest, tokens: list[int], waits: list[int]) -> Generation:
+    def _result(self, request: PreparedRequest, tokens: list[int], waits: list[int],
+                entries: list[TokenLogprob]) -> Generation:
         """The result record: an exact replay of the tokens with the processor's wait positions."""
-        forcer = BudgetForcer.replay(request.plan, tokens, waits)
-        return api.to_generation(
-            self.tokenizer, request.prompt, tokens,
-            thinking_tokens=forcer.thinking_tokens,
-            answer_tokens=forcer.answer_tokens,
-            num_waits=forcer.num_waits,
-            hit_cap=forcer.hit_cap,
-        )
+        forcer = BudgetForcer.replay(request.plan, tokens, [w for w in waits if w < len(tokens)])
+        logprobs = entries if request.sampling.logprobs is not None else None
+        return api.finished_turn(self.tokenizer, request.prompt, forcer, request.sampling.stop, logprobs)
 
     # -- shutdown --------------------------------------------------------------------------------
 
@@ -216,3 +237,13 @@ class VLLMEngine:
             llm.shutdown(timeout=SHUTDOWN_GRACE_S)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(SHUTDOWN_GRACE_S)
+
+
+def _entries(completion, top: int) -> list[TokenLogprob]:
+    """`TokenLogprob`s of a vLLM output's new tokens: vLLM's per-position {token: Logprob} holds
+    the sampled token and the `top` likeliest (ranks 1..top; the sampled one may be among them)."""
+    found = []
+    for token, position in zip(completion.token_ids, completion.logprobs or ()):
+        ranked = sorted((p.rank, t, p.logprob) for t, p in position.items() if p.rank is not None and p.rank <= top)
+        found.append(TokenLogprob(token, position[token].logprob, tuple((t, lp) for _, t, lp in ranked)))
+    return found

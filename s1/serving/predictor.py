@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from s1.format import generation_prompt
 from s1.generation.engine import Engine, EngineStopped, PreparedRequest, load_engine, prepare
-from s1.generation.types import Budget, Generation, Sampling
+from s1.generation.types import Budget, Generation, Sampling, TokenLogprob
 from s1.serving import metrics
 from s1.serving.admission import Admission
 from s1.serving.config import ServingConfig
@@ -150,16 +150,18 @@ class S1Predictor(kserve.Model):
         ]
 
     def check_fan_out(self, count: int) -> None:
-        """A request with several prompts may not take more than the whole queue at once."""
+        """A request with several generations (prompts, times OpenAI's `n`) may not take more
+        than the whole queue at once."""
         assert self.admission is not None
         most = self.admission.max_running + self.admission.max_queue
         if count > most:
-            raise BadRequest(f"{count} prompts in one request; this server takes at most {most}")
+            raise BadRequest(f"{count} generations (prompts × n) in one request; this server takes at most {most}")
 
     # -- generation --------------------------------------------------------------------------
 
-    async def events(self, request: PreparedRequest) -> AsyncIterator[str | Generation]:
-        """Text deltas, then the `Generation`: queued, bounded by the deadline, cancellable."""
+    async def events(self, request: PreparedRequest) -> AsyncIterator[str | TokenLogprob | Generation]:
+        """Text deltas (and logprobs when asked for), then the `Generation`: queued, bounded by
+        the deadline, cancellable."""
         assert self.generator is not None and self.admission is not None
         labels = {"model": self.name}
         loop = asyncio.get_running_loop()

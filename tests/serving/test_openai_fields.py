@@ -154,3 +154,10 @@ def test_what_is_still_unsupported_is_a_400_naming_the_field(server, route, fiel
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["param"] == param and param in error["message"], error
+
+
+def test_n_may_not_take_more_than_the_whole_queue(tight_server) -> None:
+    """One request generating and one waiting: three samples at once are refused, not queued forever."""
+    body = {"model": "tight", "messages": MESSAGES, "n": 3, "max_tokens": 16, "max_thinking_tokens": 4}
+    response = httpx.post(f"{tight_server.url}/openai/v1/chat/completions", json=body, timeout=60)
+    assert response.status_code == 400 and "3 generations (prompts × n)" in response.json()["error"]["message"]

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
+import openai
 import pytest
 
 from s1.format import generation_prompt
 from s1.generation.engine import prepare
-from s1.generation.types import Budget
+from s1.generation.types import Budget, Sampling
 
 from .conftest import Server, start_server
 from .test_shutdown import sigterm_mid_generation
@@ -118,6 +119,44 @@ def test_client_disconnect_aborts_generation(vllm_server) -> None:
     while vllm_server.metric("s1_requests_running") > 0:
         assert time.monotonic() < deadline, "generation went on after the client left"
         time.sleep(0.2)
+
+
+def test_openai_client_gets_stop_n_and_logprobs(vllm_server, smollm2_transformers) -> None:
+    """The official client, with budgets: logprobs equal the transformers engine's (both report
+    the model's raw logprobs), a stop string cuts the answer, n=2 samples differ and repeat;
+    streaming gives the same."""
+    client = openai.OpenAI(base_url=f"{vllm_server.url}/openai/v1", api_key="unused", max_retries=0, timeout=300)
+    budget = {"max_thinking_tokens": 24, "num_ignore": 1}
+    ask = {"model": "s1", "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 64, "extra_body": budget}
+    whole = client.chat.completions.create(**ask, logprobs=True, top_logprobs=2).choices[0]
+    request = prepare(smollm2_transformers, generation_prompt(QUESTION),
+                      Budget(max_tokens=64, **budget), Sampling(logprobs=2))
+    [expected] = smollm2_transformers.generate([request])
+    assert [e.token for e in whole.logprobs.content] == [
+        smollm2_transformers.tokenizer.decode([e.token]) for e in expected.logprobs]
+    assert [e.logprob for e in whole.logprobs.content] == pytest.approx([e.logprob for e in expected.logprobs], abs=1e-3)
+    assert (whole.message.model_extra["reasoning"], whole.message.content) == (expected.thinking, expected.answer)
+
+    answer = whole.message.content
+    stop = answer[len(answer) // 2:][:2]
+    stopped = client.chat.completions.create(**ask, stop=[stop], logprobs=True).choices[0]
+    assert stopped.message.content == answer[:answer.index(stop)].rstrip()
+    assert (stopped.finish_reason, stopped.model_extra["stop_reason"]) == ("stop", stop)
+    assert stopped.message.model_extra["reasoning"] == expected.thinking
+    assert len(stopped.logprobs.content) < len(whole.logprobs.content)
+
+    sampled = {**ask, "n": 2, "temperature": 0.8, "seed": 7}
+    first, second = client.chat.completions.create(**sampled).choices
+    assert (first.message.model_extra["reasoning"], first.message.content) != (
+        second.message.model_extra["reasoning"], second.message.content)
+    assert all(c.model_extra["budget"]["thinking_tokens"] <= 24 for c in (first, second))
+    chunks = client.chat.completions.create(**sampled, stream=True)
+    streamed: dict[int, list[str]] = {0: ["", ""], 1: ["", ""]}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            streamed[choice.index][0] += choice.delta.model_extra.get("reasoning") or ""
+            streamed[choice.index][1] += choice.delta.content or ""
+    assert streamed == {i: [c.message.model_extra["reasoning"], c.message.content] for i, c in enumerate((first, second))}
 
 
 def test_sigterm_last(vllm_server) -> None:
