@@ -158,7 +158,7 @@ async def _respond(predictor: S1Predictor, body: OpenAIFields, prompts: list[str
     if body.stream:
         return await _stream(predictor, requests, fmt)
     generations = await predictor.complete_all(requests)
-    return JSONResponse(fmt.response(requests, generations, body.n).model_dump(exclude_none=True))
+    return JSONResponse(fmt.response(requests, generations).model_dump(exclude_none=True))
 
 
 class _Failed:
@@ -250,7 +250,7 @@ async def _stream(predictor: S1Predictor, requests: list[PreparedRequest], fmt: 
             except ServingError as error:  # e.g. the timeout, after the stream started
                 yield _sse(json.loads(error_response(error).body))
         if fmt.include_usage and len(finished) == len(requests):
-            yield _sse(fmt.usage_chunk(requests, [finished[i] for i in range(len(requests))], fmt.n))
+            yield _sse(fmt.usage_chunk(requests, [finished[i] for i in range(len(requests))]))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -310,12 +310,12 @@ class _Format:
         self._texts: dict[int, str] = {}
         self._offsets: dict[int, int] = {}  # choice -> characters of its tokens sent so far
 
-    response: Callable[[list[PreparedRequest], list[Generation], int], BaseModel]
+    response: Callable[[list[PreparedRequest], list[Generation]], BaseModel]
     chunk: Callable[..., BaseModel]
 
-    def usage_chunk(self, requests: list[PreparedRequest], generations: list[Generation], n: int) -> BaseModel:
+    def usage_chunk(self, requests: list[PreparedRequest], generations: list[Generation]) -> BaseModel:
         return self._chunk_type(id=self.id, created=self.created, model=self.model, choices=[],
-                                usage=_usage(requests, generations, n))
+                                usage=_usage(requests, generations, self.n))
 
     _chunk_type: type[BaseModel]
 
@@ -335,7 +335,7 @@ class _CompletionFormat(_Format):
     def __init__(self, body: CompletionRequest, predictor: S1Predictor):
         super().__init__(body, "cmpl", predictor)
 
-    def response(self, requests: list[PreparedRequest], generations: list[Generation], n: int) -> CompletionResponse:
+    def response(self, requests: list[PreparedRequest], generations: list[Generation]) -> CompletionResponse:
         choices = [
             CompletionChoice(
                 index=index,
@@ -350,7 +350,7 @@ class _CompletionFormat(_Format):
             for index, (r, g) in enumerate(zip(requests, generations))
         ]
         return CompletionResponse(id=self.id, created=self.created, model=self.model, choices=choices,
-                                  usage=_usage(requests, generations, n))
+                                  usage=_usage(requests, generations, self.n))
 
     def chunk(self, index: int, delta: Delta, first: bool = False, final: tuple | None = None,
               entries: list[TokenLogprob] = ()) -> CompletionResponse:
@@ -384,7 +384,7 @@ class _ChatFormat(_Format):
         super().__init__(body, "chatcmpl", predictor)
         self.max_tokens = body.max_tokens or body.max_completion_tokens
 
-    def response(self, requests: list[PreparedRequest], generations: list[Generation], n: int) -> ChatCompletionResponse:
+    def response(self, requests: list[PreparedRequest], generations: list[Generation]) -> ChatCompletionResponse:
         choices = [
             ChatChoice(
                 index=index,
@@ -397,7 +397,7 @@ class _ChatFormat(_Format):
             for index, (r, g) in enumerate(zip(requests, generations))
         ]
         return ChatCompletionResponse(id=self.id, created=self.created, model=self.model, choices=choices,
-                                      usage=_usage(requests, generations, n))
+                                      usage=_usage(requests, generations, self.n))
 
     def chunk(self, index: int, delta: Delta, first: bool = False, final: tuple | None = None,
               entries: list[TokenLogprob] = ()) -> ChatCompletionChunk:
