@@ -12,56 +12,28 @@ cancellable: closing the iterator (or cancelling the task iterating it) stops th
 generation before it returns.
 `shutdown()` stops every request still generating (they raise `EngineStopped`) and frees the
 engine within a bounded time.
+
+The engines import what they share (`types.PreparedRequest`, `streams`, `devices`), never this
+module, which imports them only when `load_engine` picks one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Literal, Protocol, Sequence
 
-from s1.generation.budget_forcing import ForcingPlan, plan_for, reply_plan
-from s1.generation.types import Budget, Generation, Sampling
+from s1.generation.budget_forcing import plan_for, reply_plan
+from s1.generation.devices import visible_gpus
+# The engine layer's request type and stop signal: callers take them from here.
+from s1.generation.streams import EngineStopped  # noqa: F401
+from s1.generation.types import Budget, Generation, PreparedRequest, Sampling
 
 log = logging.getLogger(__name__)
 
 EngineName = Literal["auto", "transformers", "vllm"]
 ENGINE_NAMES: tuple[str, ...] = ("auto", "transformers", "vllm")
-
-
-class EngineStopped(RuntimeError):
-    """The engine was shut down while this request was generating."""
-
-
-@dataclass(frozen=True)
-class StreamFailed:
-    """Put on a stream's queue by the thread or loop generating it: raise `error` in the reader."""
-
-    error: BaseException
-
-
-STREAM_END = object()  # the last item a generating thread or loop puts on a stream's queue
-
-
-async def relay(items: asyncio.Queue) -> AsyncIterator[str | Generation]:
-    """Yield what another thread or event loop puts on `items` until `STREAM_END`."""
-    while (item := await items.get()) is not STREAM_END:
-        if isinstance(item, StreamFailed):
-            raise item.error
-        yield item
-
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    """A validated request: the full s1 prompt, its ids, its resolved plan and its sampling."""
-
-    prompt: str
-    prompt_ids: tuple[int, ...]
-    plan: ForcingPlan
-    sampling: Sampling
 
 
 class Engine(Protocol):
@@ -106,13 +78,6 @@ def prepare_all(engine: Engine, prompts: Sequence[str], budget: Budget,
         except ValueError as error:
             raise ValueError(f"prompt {index}: {error}") from None
     return prepared
-
-
-def visible_gpus() -> int:
-    """GPUs this process may use (the default tensor-parallel size); 0 without CUDA."""
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def vllm_usable() -> bool:

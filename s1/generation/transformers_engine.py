@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import AsyncIterator, Sequence
 
 from s1.generation import api
-from s1.generation.engine import STREAM_END, EngineStopped, PreparedRequest, StreamFailed, relay
-from s1.generation.types import Generation, TokenLogprob
+from s1.generation.streams import STREAM_END, EngineStopped, StreamFailed, relay
+from s1.generation.types import Generation, PreparedRequest, TokenLogprob
 
 # How long shutdown() waits for the running generation to notice its stop flag (one decoding
 # step, well under a second on CPU; a Kubernetes pod gets 30 s from SIGTERM to SIGKILL).

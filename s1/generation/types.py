@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from s1.format import FINAL_ANSWER_PREFIX
+
+if TYPE_CHECKING:  # budget_forcing imports this module
+    from s1.generation.budget_forcing import ForcingPlan
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,17 @@ class Sampling:
     seed: int | None = 0
     stop: tuple[str, ...] = ()
     logprobs: int | None = None
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A validated request: the full s1 prompt, its ids, its resolved plan and its sampling
+    (`s1.generation.engine.prepare`), what every engine generates from."""
+
+    prompt: str
+    prompt_ids: tuple[int, ...]
+    plan: ForcingPlan
+    sampling: Sampling
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from tqdm.auto import tqdm
 
 from s1.generation import api, vllm_logits
 from s1.generation.budget_forcing import BudgetForcer
-from s1.generation.engine import STREAM_END, EngineStopped, PreparedRequest, StreamFailed, relay, visible_gpus
+from s1.generation.devices import visible_gpus
 from s1.generation.stops import StopWatch, tokens_through
-from s1.generation.types import Generation, TokenLogprob
+from s1.generation.streams import STREAM_END, EngineStopped, StreamFailed, relay
+from s1.generation.types import Generation, PreparedRequest, TokenLogprob
 
 # On vLLM's CPU build `gpu_memory_utilization` is the share of host RAM reserved for weights and
 # KV cache; vLLM's 0.9 default fails on a machine with other work on it (24 GB dev boxes).
