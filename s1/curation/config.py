@@ -56,7 +56,8 @@ LOCAL_PREFIX = "local:"
 @dataclass(frozen=True)
 class LocalModelConfig:
     """One model run in this process through the engine layer (`s1.generation.engine`), e.g.
-    `local:Qwen/Qwen2.5-7B-Instruct` or `local:/models/judge`.
+    `local:Qwen/Qwen2.5-7B-Instruct`, `local:/models/judge` or `local:smollm2` (a model
+    `s1 models build` makes, as in training recipes).
 
     A role's prompts go to the engine as batched sweeps of `sweep_size` prompts; each finished
     sweep is cached at once, so a killed run loses at most the sweeps in flight. Sampling
@@ -154,6 +155,9 @@ class CurationConfig:
     teacher: RoleModel | None = None
     # Difficulty: questions that any of these models solves are dropped (s1: Qwen2.5-7B/32B).
     attempt_models: tuple[RoleModel, ...] = ()
+    # Attempt only a seeded random sample of this many questions (None: all of them, as s1);
+    # the others stay unattempted and the report says how many. For quick looks on small hardware.
+    attempt_sample: int | None = None
     # The judge: grades attempts math-verify cannot decide and classifies domains; without it
     # the pool's `domain` is used.
     grader: RoleModel | None = None
@@ -184,6 +188,8 @@ class CurationConfig:
         _check(self.decontamination_boilerplate_min_questions >= 2,
                "decontamination_boilerplate_min_questions must be >= 2, got "
                f"{self.decontamination_boilerplate_min_questions}")
+        _check(self.attempt_sample is None or self.attempt_sample >= 1,
+               f"attempt_sample must be >= 1, got {self.attempt_sample}")
         _check(self.engine in ENGINE_NAMES,
                f"engine must be one of {', '.join(ENGINE_NAMES)}, got {self.engine!r}")
         _check(self.tensor_parallel_size is None or self.tensor_parallel_size >= 1,

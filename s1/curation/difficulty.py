@@ -12,6 +12,7 @@ be made or graded does not count as solved: the question stays, and the report c
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import dataclass
 
@@ -110,25 +111,38 @@ def judge_share(summaries: list[dict]) -> dict:
             "share": round(judged / attempts, 4) if attempts else 0.0}
 
 
+def attempt_sample(questions: list[Question], size: int | None, seed: int) -> list[Question]:
+    """The questions the attempt models answer: all, or a seeded sample of `size` (pool order)."""
+    if size is None or size >= len(questions):
+        return questions
+    chosen = set(random.Random(seed).sample(range(len(questions)), size))
+    return [question for index, question in enumerate(questions) if index in chosen]
+
+
 def filter_by_difficulty(questions: list[Question], models: list[ModelClient],
-                         grader: ModelClient | None, calls: Calls
-                         ) -> tuple[list[Question], list[Drop], dict]:
-    """Drop questions any model solves; returns (kept, drops, per-model stats)."""
+                         grader: ModelClient | None, calls: Calls, sample: int | None = None,
+                         seed: int = 0) -> tuple[list[Question], list[Drop], dict]:
+    """Drop questions any model solves; returns (kept, drops, per-model stats).
+
+    sample: attempt only a seeded sample of this many questions; the rest are kept unattempted.
+    """
+    attempted = attempt_sample(questions, sample, seed)
     attempts: list[Attempt] = []
     call_errors: dict[str, int] = {}
     for model in models:
-        outcomes = calls.run(model, [q.question for q in questions], role="attempt model",
+        outcomes = calls.run(model, [q.question for q in attempted], role="attempt model",
                              desc=f"attempts {model.model}")
-        attempts += [Attempt.from_result(q, o.result) for q, o in zip(questions, outcomes)]
+        attempts += [Attempt.from_result(q, o.result) for q, o in zip(attempted, outcomes)]
         call_errors[model.model] = sum(o.error is not None for o in outcomes)
     verdicts = grade(attempts, grader, calls, desc="judging attempts")
     stats: dict[str, dict] = {}
     for number, model in enumerate(models):
-        own = verdicts[number * len(questions):(number + 1) * len(questions)]
-        for question, verdict in zip(questions, own):
+        own = verdicts[number * len(attempted):(number + 1) * len(attempted)]
+        for question, verdict in zip(attempted, own):
             if verdict.correct:
                 question.solved_by.append(model.model)
-        stats[model.model] = {**grading_summary(own), "call_errors": call_errors[model.model]}
+        stats[model.model] = {**grading_summary(own), "call_errors": call_errors[model.model],
+                              "not_attempted": len(questions) - len(attempted)}
     kept, drops = [], []
     for question in questions:
         if question.solved_by:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import logging
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Iterator
 
 from s1.curation.client import ChatResult, ModelCallError, chat_messages, split_reasoning
@@ -52,7 +53,7 @@ class LocalModels:
         name = config.engine or self.engine_name
         log.info("loading local model %s (%s engine)", config.path, name)
         engine = load_engine(
-            config.path, name,
+            model_location(config.path), name,
             tensor_parallel_size=config.tensor_parallel_size or self.tensor_parallel_size,
             gpu_memory_utilization=config.gpu_memory_utilization,
             max_model_len=config.max_model_len, batch_size=config.batch_size,
@@ -82,6 +83,18 @@ class LocalModels:
                 torch.cuda.empty_cache()
         except ImportError:
             pass
+
+
+def model_location(path_or_id: str) -> str:
+    """A folder; else a model `s1 models build` makes (smollm2, tiny-qwen: built once into the
+    s1 cache, as training recipes' `local:NAME`); else a Hugging Face hub id."""
+    from s1.models.build import BUILDERS
+
+    if Path(path_or_id).exists() or path_or_id not in BUILDERS:
+        return path_or_id
+    from s1.train.run import LOCAL_MODEL_PREFIX, resolve_model
+
+    return resolve_model(LOCAL_MODEL_PREFIX + path_or_id)
 
 
 class LocalModelClient:

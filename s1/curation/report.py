@@ -1,4 +1,5 @@
-"""Curation outputs: selected.jsonl, dropped.jsonl, report.json, report.md and PNG plots."""
+"""Curation outputs: selected.jsonl, dropped.jsonl, report.json, the report as report.md and
+report.html (`report_page`), and PNG plots."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from s1.curation.records import Drop, Question
+from s1.curation.report_page import html, markdown
 from s1.jsonl import write_jsonl
 
 SELECTED = "selected.jsonl"
@@ -50,83 +52,44 @@ def plot_trace_lengths(candidates: list[int], selected: list[int], path: Path) -
         axis.hist(selected, bins=bins, alpha=0.6, label=f"selected ({len(selected)})", density=True)
     axis.set_xlabel("thinking tokens (target tokenizer)")
     axis.set_ylabel("density")
-    axis.set_title("Trace length: selection vs. candidates")
-    if candidates or selected:
-        axis.legend()
+    axis.set_title("Trace length: selection vs. candidates", pad=28)
+    if candidates or selected:  # above the axes, never on a bar
+        axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
-def plot_domains(candidates: Counter, selected: Counter, path: Path, top: int = 30) -> None:
+def domain_figure(candidates: Counter, selected: Counter, top: int = 30):
+    """Horizontal bars of each domain's share; the legend sits above the axes, never on a bar."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = [name for name, _ in (selected + candidates).most_common(top)]
-    figure, axis = plt.subplots(figsize=(8, max(3, 0.3 * len(names) + 1)))
+    figure, axis = plt.subplots(figsize=(8, max(3, 0.3 * len(names) + 1.4)))
     positions = range(len(names))
     total_c, total_s = max(sum(candidates.values()), 1), max(sum(selected.values()), 1)
-    axis.barh([p + 0.2 for p in positions], [candidates[n] / total_c for n in names], height=0.4,
+    axis.barh([p - 0.2 for p in positions], [candidates[n] / total_c for n in names], height=0.4,
               label="candidates")
-    axis.barh([p - 0.2 for p in positions], [selected[n] / total_s for n in names], height=0.4,
+    axis.barh([p + 0.2 for p in positions], [selected[n] / total_s for n in names], height=0.4,
               label="selected")
     axis.set_yticks(list(positions), names)
     axis.invert_yaxis()
     axis.set_xlabel("share")
-    axis.set_title("Domains: selection vs. candidates")
-    axis.legend()
+    axis.set_title("Domains: selection vs. candidates", pad=28)
+    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     figure.tight_layout()
+    return figure
+
+
+def plot_domains(candidates: Counter, selected: Counter, path: Path, top: int = 30) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = domain_figure(candidates, selected, top)
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def markdown(report: dict) -> str:
-    """A human-readable summary of report.json."""
-    lines = ["# Curation report", "",
-             f"Selected **{report['selected']}** of {report['pool_rows']} pool rows "
-             f"(target {report['config']['n']}, seed {report['config']['seed']}).", "",
-             "## Stages", "", "| stage | in | out | dropped | seconds |", "| --- | --- | --- | --- | --- |"]
-    for stage in report["stages"]:
-        lines.append(f"| {stage['stage']} | {stage['in']} | {stage['out']} | {stage['dropped']} "
-                     f"| {stage['seconds']:.2f} |")
-    lines += ["", "## Drop reasons", "", "| stage | reason | count |", "| --- | --- | --- |"]
-    for stage, reasons in report["drop_reasons"].items():
-        for reason, count in reasons.items():
-            lines.append(f"| {stage} | {reason} | {count} |")
-    lines += ["", "## Sources", "", "| source | dataset | rows | kept | dropped at ingest |",
-              "| --- | --- | --- | --- | --- |"]
-    for source in report["sources"]:
-        reasons = ", ".join(f"{reason}: {count}" for reason, count in source["reasons"].items())
-        lines.append(f"| `{source['spec']}` | {source['dataset']} | {source['rows']} | "
-                     f"{source['kept']} | {reasons or '-'} |")
-    contamination, figures = report["contamination"], report["decontamination"]
-    if figures:
-        lines += ["", "## Decontamination", "",
-                  f"{figures['dropped']} questions dropped; {figures['boilerplate_only']} of them share "
-                  "only boilerplate n-grams (held by many pool questions; `--ignore-boilerplate` "
-                  f"keeps those). s1's rule (whitespace words) would drop {figures['s1_whitespace_dropped']}: "
-                  f"{figures['only_this_rule']} drops are this rule's alone, "
-                  f"{figures['only_s1_whitespace']} s1's alone."]
-    if contamination:
-        lines += ["",
-                  "| id | eval set | eval id | overlap | shared (boilerplate) | n-gram |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for row in contamination[:50]:
-            lines.append(f"| {row['id']} | {row['eval_set']} | {row['eval_id']} | "
-                         f"{row['overlap']:.0%} | {row['shared_ngrams']} ({row['boilerplate_ngrams']}) "
-                         f"| {row['ngram']} |")
-        if len(contamination) > 50:
-            lines.append(f"\n({len(contamination) - 50} more in report.json)")
-    lines += ["", "## Domains", "", "| domain | candidates | selected |", "| --- | --- | --- |"]
-    for domain, count in report["domains"]["candidates"].items():
-        lines.append(f"| {domain} | {count} | {report['domains']['selected'].get(domain, 0)} |")
-    lengths = report["thinking_tokens"]
-    lines += ["", "## Trace length (thinking tokens)", "",
-              f"- candidates: {lengths['candidates']}", f"- selected: {lengths['selected']}", ""]
-    lines += [f"![{name}]({name})" for name in report["plots"]]
-    return "\n".join(lines) + "\n"
 
 
 def metrics(report: dict) -> dict[str, float]:
@@ -144,42 +107,6 @@ def metrics(report: dict) -> dict[str, float]:
             values[f"{name}_thinking_tokens_mean"] = summary["mean"]
     values["selected_domains"] = len(report["domains"]["selected"])
     return values
-
-
-def html(report: dict, out: Path) -> str:
-    """report.md as a self-contained HTML page (plots inlined), for KFP's HTML artifact viewer."""
-    import base64
-    import html as escape
-
-    body = []
-    for line in markdown(report).splitlines():
-        if line.startswith("![") and line.endswith(")"):
-            name = line[line.index("(") + 1 : -1]
-            data = base64.b64encode((out / name).read_bytes()).decode()
-            body.append(f'<img alt="{escape.escape(name)}" src="data:image/png;base64,{data}">')
-        elif line.startswith("| ---"):
-            continue
-        elif line.startswith("|"):
-            cells = "".join(f"<td>{escape.escape(c.strip())}</td>" for c in line.strip("|").split("|"))
-            body.append(f"<tr>{cells}</tr>")
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{escape.escape(line.lstrip('# '))}</h{level}>")
-        elif line.strip():
-            body.append(f"<p>{escape.escape(line)}</p>")
-    page, in_table = [], False
-    for item in body:  # wrap consecutive rows in one table
-        if item.startswith("<tr>") and not in_table:
-            page.append("<table border=1 cellspacing=0 cellpadding=3>")
-            in_table = True
-        if not item.startswith("<tr>") and in_table:
-            page.append("</table>")
-            in_table = False
-        page.append(item)
-    if in_table:
-        page.append("</table>")
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>Curation report</title></head>"
-            "<body style='font-family: sans-serif'>" + "\n".join(page) + "</body></html>\n")
 
 
 def write_outputs(out: Path, selected: list[Question], candidates: list[Question],

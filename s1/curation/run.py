@@ -117,7 +117,8 @@ def _curate(config: CurationConfig, calls: Calls, local: LocalModels, teacher, a
     run.stage("trace length", lambda qs: _measure_traces(qs, config.tokenizer))
     if attempt_models:
         def difficulty_step(qs: list[Question]) -> tuple[list[Question], list[Drop]]:
-            kept, drops, stats = difficulty.filter_by_difficulty(qs, attempt_models, grader, calls)
+            kept, drops, stats = difficulty.filter_by_difficulty(qs, attempt_models, grader, calls,
+                                                                 config.attempt_sample, config.seed)
             model_stats["attempts"] = stats
             return kept, drops
 

@@ -57,6 +57,8 @@ class EvaluationConfig:
     tensor_parallel_size: int | None = None
     kind: str | None = None
     fields: FieldMap | None = None
+    # What the report calls the model; None: its folder's name (never the machine's path).
+    model_name: str | None = None
 
     def __post_init__(self) -> None:
         if not self.benchmarks:
@@ -99,7 +101,7 @@ class EvaluationConfig:
     def identity(self) -> dict[str, Any]:
         """What must match for a resumed run to continue an earlier one's samples."""
         data = asdict(self)
-        for key in ("out", "limit", "batch_size", "engine", "tensor_parallel_size"):
+        for key in ("out", "limit", "batch_size", "engine", "tensor_parallel_size", "model_name"):
             data.pop(key)
         return json.loads(json.dumps(data, default=str))
 

@@ -34,7 +34,7 @@ def write_reports(metrics: dict[str, Any], out: Path) -> None:
     plot = out / "scaling.png"
     plot_scaling(metrics, plot)
     tables = report_tables(metrics)
-    title = f"s1 evaluation: {metrics['model']}"
+    title = f"s1 evaluation: {metrics['model_name']}"
     (out / "report.md").write_text(_markdown(title, metrics, tables))
     (out / "report.html").write_text(_html(title, metrics, tables, plot.read_bytes()))
 

@@ -156,6 +156,7 @@ def _finish(
                                  **benchmark_summary(own, labels)}
     metrics = {
         "model": str(config.model),
+        "model_name": config.model_name or Path(config.model).resolve().name,
         "samples_per_question": config.samples,
         "temperature": config.temperature,
         "min_thinking_tokens": config.min_thinking_tokens,

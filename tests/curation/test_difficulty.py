@@ -59,12 +59,26 @@ def test_questions_any_model_solves_are_dropped(tmp_path, chat_server):
     assert {d.id: d.detail for d in drops} == {
         "easy": "solved by small, large", "half": "solved by large", "capital": "solved by large"}
     assert stats["small"] == {"solved": 1, "unsolved": 3, "graded_by": {"math-verify": 3, "judge": 1},
-                              "ungraded": {}, "call_errors": 0}
+                              "ungraded": {}, "call_errors": 0, "not_attempted": 0}
     # math answers are graded by math-verify: the judge only saw the non-math question, with
     # s1's grading prompt as the system prompt, both models' attempts in one sweep
     judged = chat_server.prompts("grader")
     assert len(judged) == 2 and {chat_server.systems[p] for p in judged} == {GRADER_SYSTEM_PROMPT}
     assert all(name == "grader" for name, _ in chat_server.calls[-2:])
+
+
+def test_a_sample_of_the_questions_is_attempted_the_rest_pass(tmp_path, chat_server):
+    chat_server.respond = _reply
+    questions = [_copy(q) for q in QUESTIONS]
+    with CallCache(tmp_path / "calls.jsonl") as cache:
+        kept, drops, stats = filter_by_difficulty(questions, [_client(chat_server, "large")],
+                                                  _client(chat_server, "grader"), Calls(cache),
+                                                  sample=2, seed=3)
+    asked = set(chat_server.prompts("large"))
+    assert len(asked) == 2 and stats["large"]["not_attempted"] == 2
+    # unattempted questions stay; attempted ones the model solves go
+    assert {q.question for q in kept} == {q.question for q in QUESTIONS} - asked | {"Hard integral?"} & asked
+    assert len(drops) == len(asked - {"Hard integral?"})
 
 
 def test_unreachable_attempt_model_counts_as_ungraded_not_solved(tmp_path):
