@@ -51,6 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--seed", type=int, default=0, help="pool and selection seed")
     add_list_argument(local, "--set", dest="overrides", default=[], metavar="KEY=VALUE",
                        help="training recipe override, repeatable (e.g. --set epochs=1)")  # fmt: skip
+    local.add_argument("--curation-engine", choices=["transformers", "vllm"], default="transformers",
+                       help="engine of the difficulty filter's local attempt model (vllm: vLLM's CPU build)")
     local.add_argument("--json", action="store_true", help="print the summary as JSON")
     local.set_defaults(func=_run_local)
 
@@ -163,6 +165,7 @@ def _run_local(args: argparse.Namespace) -> int:
         budgets=tuple(args.budgets) if args.budgets else None,
         seed=args.seed,
         train_overrides=overrides,
+        curation_engine=args.curation_engine,
     )
     # kfp.local prints every task's log to stdout; with --json, stdout carries only the summary.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
@@ -177,7 +180,7 @@ def _run_local(args: argparse.Namespace) -> int:
         ("model", "fine-tuned model (safetensors + tokenizer)"),
         ("evaluation", "evaluation (samples.jsonl, metrics.json)"),
         ("plot", "accuracy vs thinking budget"),
-        ("curation_report.md", "curation report"),
+        ("curation_report.html", "curation report"),
         ("evaluation_report.html", "evaluation report"),
         ("metrics", "metrics of every step"),
     ):

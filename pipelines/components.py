@@ -8,10 +8,44 @@ functions on a laptop, and the cluster runs them in their images.
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
 
+from typing import NamedTuple
+
 from kfp import dsl
 from kfp.dsl import HTML, Dataset, Input, Markdown, Metrics, Model, Output
 
 from pipelines.images import image_for
+
+
+@dsl.component(base_image=image_for("curate"), install_kfp_package=False)
+def curation_placement(
+    teacher: dict,
+    grader: dict,
+    attempt_models: list,
+    gpus: int,
+    cpu_image: str,
+    gpu_image: str,
+) -> NamedTuple("Placement", [("image", str), ("gpus", int), ("node_selector", dict), ("tolerations", list),
+                              ("cpu", str), ("memory", str)]):  # fmt: skip
+    """Where the curate step runs: a GPU node in the image with vLLM when any model role is a
+    local model (`local:...`) and `gpus` > 0, else a CPU pod in the curate image.
+
+    Args:
+        teacher: The curate step's teacher role.
+        grader: Its judge role.
+        attempt_models: Its attempt model roles.
+        gpus: GPUs for local models.
+        cpu_image: The curate image.
+        gpu_image: The image with vLLM and CUDA.
+
+    Returns:
+        The curate task's image, GPU count, node selector, tolerations, CPU and memory limits.
+    """
+    from collections import namedtuple
+
+    from pipelines.steps import curation_placement_step
+
+    placement = curation_placement_step(teacher, grader, attempt_models, gpus, cpu_image, gpu_image)
+    return namedtuple("Placement", placement)(**placement)
 
 
 @dsl.component(base_image=image_for("curate"), install_kfp_package=False)
@@ -24,9 +58,13 @@ def curate(
     teacher: dict,
     grader: dict,
     attempt_models: list,
+    attempt_sample: int,
+    engine: str,
+    tensor_parallel_size: int,
     workdir: str,
     dataset: Output[Dataset],
-    report: Output[Markdown],
+    report: Output[HTML],
+    summary: Output[Markdown],
     metrics: Output[Metrics],
 ):
     """Curate s1K: select `n` hard, diverse, decontaminated questions with reasoning traces.
@@ -38,18 +76,24 @@ def curate(
         benchmarks: The benchmarks the pipeline evaluates: the default decontamination sets.
         n: How many questions to select (s1: 1000).
         seed: Seed of the domain-uniform sampling.
-        teacher: OpenAI-compatible endpoint {"model", "base_url", ...} writing missing traces.
-        grader: Endpoint grading attempts and classifying domains; empty: the pool's domains.
-        attempt_models: Endpoints whose correct attempts mark a question too easy.
-        workdir: Shared storage root; model calls are cached under it.
+        teacher: Model writing missing traces: an OpenAI-compatible endpoint {"model", "base_url",
+            ...} or a local model {"model": "local:PATH_OR_HUB_ID", ...}; empty: none.
+        grader: The judge (grades what math-verify cannot decide, classifies domains), same forms;
+            empty: the pool's domains.
+        attempt_models: Models whose correct attempts mark a question too easy, same forms.
+        attempt_sample: Attempt only a seeded sample of this many questions; 0: all.
+        engine: Engine of local models: "auto" (vLLM with a GPU), "vllm" or "transformers".
+        tensor_parallel_size: vLLM: GPUs per local model unless its role sets one; 0: all.
+        workdir: Shared storage root; model calls are cached under it (a retried step resumes).
         dataset: selected.jsonl, dropped.jsonl, report.json and plots.
-        report: The curation report: counts per stage, domains, trace lengths.
+        report: The curation report (HTML): the funnel, drop reasons, difficulty, model calls.
+        summary: The same report as Markdown.
         metrics: Counts per stage.
     """
     from pipelines.steps import curate_step
 
-    curate_step(pool_sources, eval_sets, benchmarks, n, seed, teacher, grader, attempt_models, workdir, dataset, report,
-                metrics)  # fmt: skip
+    curate_step(pool_sources, eval_sets, benchmarks, n, seed, teacher, grader, attempt_models, attempt_sample,
+                engine, tensor_parallel_size, workdir, dataset, report, summary, metrics)  # fmt: skip
 
 
 # The step only submits and watches the job (or, launcher "local", trains a small model on CPU):

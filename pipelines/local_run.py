@@ -34,6 +34,10 @@ class LocalProfile:
     max_answer_tokens: int
     train_overrides: dict[str, str] = field(default_factory=dict)
     domains: dict[str, float] | None = None
+    # The difficulty filter's attempt model (a curation role) and how many questions it answers
+    # (None: all of them).
+    attempt_model: dict = field(default_factory=dict)
+    attempt_sample: int | None = None
 
 
 PROFILES = {
@@ -44,14 +48,20 @@ PROFILES = {
     # keeps every list length in the 64 selected (curation favours long traces); 64 examples x
     # 2 epochs is ~24 packed 512-token steps (~2.5 min on 2 cores); 24 held-out questions are
     # three generation batches per budget; "Final Answer: 14<|im_end|>" fits in 8 tokens.
+    # s1's difficulty filter with SmolLM2 as the attempt model (its chat template, a plain reply,
+    # math-verify): it states a count in a short sentence or enumerates, so 24 tokens decide
+    # (an enumeration cut off there is unsolved); it answers a sample of 32 questions, which
+    # keeps the whole run within 3 minutes on 2 cores.
     "smollm2": LocalProfile(
         "smollm2", pool_size=80, n=64, eval_size=24, budgets=(8, 24, 64), max_answer_tokens=8,
-        domains={"counting": 1.0},
+        domains={"counting": 1.0}, attempt_model={"model": "local:smollm2", "max_tokens": 24},
+        attempt_sample=32,
     ),
     # Random weights, for tests and a first look: little data, one epoch, no mid-run checkpoints.
     "tiny-qwen": LocalProfile(
         "tiny-qwen", pool_size=64, n=16, eval_size=4, budgets=(8, 16, 32), max_answer_tokens=8,
         train_overrides={"epochs": "1", "save_steps": "1000"},
+        attempt_model={"model": "local:tiny-qwen", "max_tokens": 8},
     ),  # fmt: skip
 }
 
@@ -68,10 +78,14 @@ class LocalRunConfig:
     budgets: tuple[int, ...]
     seed: int = 0
     train_overrides: dict[str, str] = field(default_factory=dict)
+    # Engine of the local attempt model: transformers, or vLLM's CPU build ("vllm").
+    curation_engine: str = "transformers"
 
     def __post_init__(self) -> None:
         if self.model not in PROFILES:
             raise ValueError(f"--model must be one of {', '.join(PROFILES)}, got {self.model!r}")
+        if self.curation_engine not in ("transformers", "vllm"):
+            raise ValueError(f"--curation-engine must be transformers or vllm, got {self.curation_engine!r}")
         if self.pool_size < 1 or self.n < 1 or self.eval_size < 1:
             raise ValueError("--pool-size, --n and --eval-size must be ≥ 1")
         if self.n > self.pool_size:
@@ -127,6 +141,10 @@ def pipeline_arguments(config: LocalRunConfig, pool: Path, benchmark: Path) -> d
         "eval_limit": 0,
         "max_answer_tokens": profile.max_answer_tokens,
         "eval_engine": "auto",  # vLLM only where it is installed and usable; transformers on CPU
+        "attempt_models": [profile.attempt_model],
+        "attempt_sample": profile.attempt_sample or 0,
+        "curation_engine": config.curation_engine,
+        "curation_gpus": 0,  # no GPU here: the curate step stays in its CPU image
         "workdir": str((config.out / "work").resolve()),
         "deploy_model": False,
     }
@@ -181,7 +199,8 @@ def collect(run: Path, out: Path) -> dict:
         "dataset": run / "curate" / "dataset",
         "model": run / "train" / "model",
         "evaluation": run / "evaluate" / "results",
-        "curation_report.md": run / "curate" / "report",
+        "curation_report.html": run / "curate" / "report",
+        "curation_report.md": run / "curate" / "summary",
         "evaluation_report.html": run / "evaluate" / "report",
         "evaluation_report.md": run / "evaluate" / "summary",
     }

@@ -22,7 +22,8 @@ from pipelines.cluster import (
     SHARED_MOUNT,
     STORAGE_SECRET,
 )
-from pipelines.components import curate, deploy, evaluate, train
+from pipelines.components import curate, curation_placement, deploy, evaluate, train
+from pipelines.images import image_for
 
 PIPELINE_NAME = "s1-test-time-scaling"
 # s1 evaluates 32B with tensor parallelism 8: one full node, every GPU in one vLLM engine.
@@ -53,6 +54,10 @@ def s1_pipeline(
     teacher: dict = {},
     grader: dict = {},
     attempt_models: list = [],
+    attempt_sample: int = 0,
+    curation_engine: str = "auto",
+    curation_gpus: int = 8,
+    curation_tensor_parallel_size: int = 0,
     base_model: str = "Qwen/Qwen2.5-32B-Instruct",
     recipe: str = "s1-32b",
     train_overrides: dict = {},
@@ -85,9 +90,19 @@ def s1_pipeline(
         eval_sets: Sets the training data is decontaminated against; empty: `benchmarks`.
         n: Training examples to select (s1K: 1000).
         seed: Curation seed.
-        teacher: Endpoint writing missing reasoning traces ({"model", "base_url"}); empty: none.
-        grader: Endpoint grading attempts and classifying domains; empty: the pool's domains.
-        attempt_models: Endpoints whose correct attempts mark a question too easy (s1: Qwen2.5-7B/32B).
+        teacher: Model writing missing reasoning traces: an endpoint {"model", "base_url"} or a
+            local model {"model": "local:PATH_OR_HUB_ID", ...}; empty: none.
+        grader: The judge (grades what math-verify cannot decide, classifies domains), same
+            forms; empty: the pool's domains.
+        attempt_models: Models whose correct attempts mark a question too easy, same forms (s1:
+            Qwen2.5-7B/32B-Instruct).
+        attempt_sample: Attempt only a seeded sample of this many questions; 0: all (s1).
+        curation_engine: Engine of local curation models: "auto" (vLLM with a GPU), "vllm" or
+            "transformers".
+        curation_gpus: GPUs of the curate step when a role is a local model (it then runs on a GPU
+            node in the image with vLLM); 0: on CPU.
+        curation_tensor_parallel_size: vLLM tensor parallelism of local curation models that set
+            none; 0: every GPU of the step.
         base_model: Model to fine-tune (hub id or path); empty: the recipe's.
         recipe: Training recipe (s1-32b, s1.1-32b, ...).
         train_overrides: Recipe keys to override.
@@ -116,6 +131,19 @@ def s1_pipeline(
         serve_min_replicas: Fewest serving replicas.
         serve_max_replicas: Most serving replicas.
     """
+    # Local curation models run in the curate step itself, on a GPU node, with its cache on the
+    # PVC: no model servers to deploy, and a preempted step resumes from its finished sweeps.
+    # Where it runs is decided from the roles at run time (KFP cannot read a dict parameter at
+    # compile time), so a run with endpoints only never waits for a GPU node.
+    placement = curation_placement(
+        teacher=teacher,
+        grader=grader,
+        attempt_models=attempt_models,
+        gpus=curation_gpus,
+        cpu_image=image_for("curate"),
+        gpu_image=image_for("evaluate"),
+    ).set_display_name("place curation")
+    placement.set_cpu_limit("1").set_memory_limit("1Gi")
     curated = curate(
         pool_sources=pool_sources,
         eval_sets=eval_sets,
@@ -125,9 +153,17 @@ def s1_pipeline(
         teacher=teacher,
         grader=grader,
         attempt_models=attempt_models,
+        attempt_sample=attempt_sample,
+        engine=curation_engine,
+        tensor_parallel_size=curation_tensor_parallel_size,
         workdir=workdir,
     ).set_display_name("curate s1K")
-    curated.set_cpu_limit("8").set_memory_limit("32Gi").set_retry(2)
+    curated.set_container_image(placement.outputs["image"])
+    curated.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(placement.outputs["gpus"])
+    curated.set_cpu_limit(placement.outputs["cpu"]).set_memory_limit(placement.outputs["memory"]).set_retry(2)
+    kubernetes.add_node_selector_json(curated, placement.outputs["node_selector"])
+    kubernetes.add_toleration_json(curated, placement.outputs["tolerations"])
+    kubernetes.empty_dir_mount(curated, volume_name="dshm", mount_path="/dev/shm", medium="Memory")
     kubernetes.use_secret_as_env(curated, ENDPOINTS_SECRET, ENDPOINTS_ENV, optional=True)
 
     trained = train(

@@ -65,15 +65,42 @@ def copy_file(source: Path, artifact) -> None:
     shutil.copyfile(source, artifact.path)
 
 
+# The curate pod's CPU and memory: endpoint roles only need the pool in memory; local models
+# (vLLM, up to 32B weights staged through host memory) get what the evaluate step gets.
+CURATION_CPU_RESOURCES = ("8", "32Gi")
+CURATION_GPU_RESOURCES = ("32", "256Gi")
+
+
+def curation_placement_step(teacher: dict, grader: dict, attempt_models: list, gpus: int, cpu_image: str,
+                            gpu_image: str) -> dict:  # fmt: skip
+    """The curate task's image, GPUs, node selector, tolerations, CPU and memory: a GPU node and
+    the vLLM image when any role is a local model and `gpus` > 0 (vLLM there), else a CPU pod
+    (endpoints; or small local models on the transformers engine)."""
+    from pipelines.cluster import GPU_NODE_SELECTOR, GPU_TOLERATIONS
+    from s1.curation.config import LocalModelConfig, role_model
+
+    roles = [role_model(role, name) for name, role in (("teacher", teacher), ("grader", grader),
+                                                         *(("attempt_models", r) for r in attempt_models)) if role]
+    if gpus > 0 and any(isinstance(role, LocalModelConfig) for role in roles):
+        cpu, memory = CURATION_GPU_RESOURCES
+        return {"image": gpu_image, "gpus": gpus, "node_selector": dict(GPU_NODE_SELECTOR),
+                "tolerations": [{"key": key, "operator": "Exists", "effect": effect} for key, effect in GPU_TOLERATIONS],
+                "cpu": cpu, "memory": memory}  # fmt: skip
+    cpu, memory = CURATION_CPU_RESOURCES
+    return {"image": cpu_image, "gpus": 0, "node_selector": {}, "tolerations": [], "cpu": cpu, "memory": memory}
+
+
 def curate_step(pool_sources: list, eval_sets: list, benchmarks: list, n: int, seed: int, teacher: dict, grader: dict,
-                attempt_models: list, workdir: str, dataset, report, metrics) -> dict:  # fmt: skip
+                attempt_models: list, attempt_sample: int, engine: str, tensor_parallel_size: int, workdir: str,
+                dataset, report, summary, metrics) -> dict:  # fmt: skip
     """s1's curation (quality, difficulty, diversity, decontamination) into `dataset/`.
 
-    Model calls are cached under `workdir` (the shared volume), so a retried or repeated run
-    never pays twice for a teacher trace or a grade.
+    Model calls are cached under `workdir` (the shared volume), so a retried, preempted or
+    repeated run never pays twice for a teacher trace, an attempt or a grade: local models
+    included, whose finished sweeps are cached as they finish.
     """
     from s1.curation.config import CurationConfig
-    from s1.curation.report import REPORT_MD
+    from s1.curation.report import REPORT_HTML, REPORT_MD
     from s1.curation.run import curate
 
     config = CurationConfig.from_dict(
@@ -88,14 +115,18 @@ def curate_step(pool_sources: list, eval_sets: list, benchmarks: list, n: int, s
             "teacher": teacher or None,
             "grader": grader or None,
             "attempt_models": list(attempt_models),
+            "attempt_sample": attempt_sample or None,
+            "engine": engine,
+            "tensor_parallel_size": tensor_parallel_size or None,
         }
     )
-    summary = curate(config)
+    figures = curate(config)
     out = Path(dataset.path)
-    dataset.metadata.update({"examples": summary["selected"], "format": "s1 training examples (JSONL)"})
-    copy_file(out / REPORT_MD, report)
-    log_metrics(metrics, summary)
-    return summary
+    dataset.metadata.update({"examples": figures["selected"], "format": "s1 training examples (JSONL)"})
+    copy_file(out / REPORT_HTML, report)
+    copy_file(out / REPORT_MD, summary)
+    log_metrics(metrics, figures)
+    return figures
 
 
 def train_step(dataset, recipe: str, base_model: str, overrides: dict, launcher: str, num_nodes: int,
@@ -173,6 +204,14 @@ def model_dir(model) -> Path:
     return Path(model.path)
 
 
+def model_label(model) -> str:
+    """What the reports call a fine-tuned model: its recipe and base model, not a path."""
+    recipe, base = model.metadata.get("recipe"), model.metadata.get("base_model")
+    if not recipe:
+        return model_dir(model).name
+    return f"{recipe} fine-tune" + (f" of {base}" if base else "")
+
+
 def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore: int, max_answer_tokens: int,
                   engine: str, tensor_parallel_size: int, results, report, summary, metrics) -> dict:  # fmt: skip
     """Budget-forced generation and grading over each benchmark and thinking budget."""
@@ -190,6 +229,7 @@ def evaluate_step(model, benchmarks: list, budgets: list, limit: int, num_ignore
         limit=limit or None,
         engine=engine,
         tensor_parallel_size=tensor_parallel_size or None,
+        model_name=model_label(model),
     )
     figures = evaluate(config)
     html = (out / "report.html").read_text()

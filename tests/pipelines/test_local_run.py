@@ -19,6 +19,8 @@ def test_local_arguments_are_pipeline_parameters(tmp_path):
     assert arguments["train_launcher"] == "local" and arguments["deploy_model"] is False
     assert arguments["n"] == 8 and arguments["recipe"] == "tiny-qwen"
     assert arguments["benchmarks"] == [str(tmp_path / "bench.jsonl")]
+    assert arguments["attempt_models"] == [{"model": "local:tiny-qwen", "max_tokens": 8}]
+    assert (arguments["curation_engine"], arguments["curation_gpus"]) == ("transformers", 0)
     assert "eval_sets" not in arguments  # curation decontaminates against the benchmarks
 
 
@@ -73,9 +75,14 @@ def test_run_local_tiny_qwen(tmp_path, capsys):
     samples = (out / "evaluation" / "samples.jsonl").read_text().splitlines()
     assert len(samples) == 4 * 3  # 4 held-out questions x 3 budgets
     assert "# " in (out / "curation_report.md").read_text()
+    assert "<h2>Difficulty</h2>" in (out / "curation_report.html").read_text()
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["curate"]["selected"] == 16
+    # s1's difficulty filter ran with the local attempt model on every question (tiny-qwen's
+    # random replies never end within 8 tokens: cut off, unsolved, nothing dropped).
+    attempts = {k.split("/")[-1]: v for k, v in metrics["curate"].items() if k.startswith("models/attempts/")}
+    assert attempts["unsolved"] == 64 and attempts["call_errors"] == 0
     assert metrics["train"]["steps"] >= 1 and metrics["train"]["final_loss"] > 0
     accuracies = [k for k in metrics["evaluate"] if k.endswith(".accuracy")]
     assert len(accuracies) == 3 and all(0 <= metrics["evaluate"][k] <= 1 for k in accuracies)

@@ -25,12 +25,15 @@ def test_committed_spec_is_up_to_date(compiled):
 def test_each_component_runs_in_its_own_image(compiled):
     _, spec, _ = compiled
     executors = spec["deploymentSpec"]["executors"]
-    assert set(executors) == {"exec-curate", "exec-train", "exec-evaluate", "exec-deploy"}
+    assert set(executors) == {"exec-curation-placement", "exec-curate", "exec-train", "exec-evaluate", "exec-deploy"}
     # The train step only submits and watches the job: the light launch image, not the CUDA one.
-    images = {"exec-curate": "curate", "exec-train": "launch", "exec-evaluate": "evaluate", "exec-deploy": "deploy"}
+    # The curate step's image is chosen while the pipeline runs (test_curation_placement...).
+    images = {"exec-curation-placement": "curate", "exec-train": "launch", "exec-evaluate": "evaluate",
+              "exec-deploy": "deploy"}  # fmt: skip
     for name, executor in executors.items():
         container = executor["container"]
-        assert container["image"] == image_for(images[name])
+        if name in images:
+            assert container["image"] == image_for(images[name])
         # Lightweight components on prebuilt images: no pip install at start-up.
         assert "pip install" not in " ".join(container["command"])
 
@@ -108,3 +111,52 @@ def test_every_input_is_described(compiled):
         for kind in ("parameters", "artifacts"):
             for key, definition in component.get("inputDefinitions", {}).get(kind, {}).items():
                 assert definition.get("description"), f"{name}: input {key} has no description"
+
+
+def test_curation_runs_on_a_gpu_node_in_the_vllm_image_when_a_role_is_local(compiled):
+    """The curate task takes its image, GPUs, CPU, memory, node selector and tolerations from the
+    placement step, which reads the roles while the pipeline runs."""
+    import kubernetes_validate
+
+    from pipelines.cluster import GPU_NODE_SELECTOR
+    from pipelines.steps import curation_placement_step
+
+    _, spec, kubernetes = compiled
+    container = spec["deploymentSpec"]["executors"]["exec-curate"]["container"]
+    placed = "{{$.inputs.parameters['pipelinechannel--curation-placement-%s']}}"
+    assert container["image"] == placed % "image"
+    assert container["resources"]["accelerator"] == {"resourceCount": placed % "gpus", "resourceType": "nvidia.com/gpu",
+                                                     "type": "nvidia.com/gpu"}  # fmt: skip
+    assert (container["resources"]["resourceCpuLimit"], container["resources"]["resourceMemoryLimit"]) == (
+        placed % "cpu", placed % "memory")
+    curate = kubernetes["exec-curate"]
+    produced = {"producerTask": "curation-placement"}
+    assert curate["nodeSelector"]["nodeSelectorJson"]["taskOutputParameter"] == {**produced, "outputParameterKey": "node_selector"}
+    (tolerations,) = curate["tolerations"]
+    assert tolerations["tolerationJson"]["taskOutputParameter"] == {**produced, "outputParameterKey": "tolerations"}
+    assert curate["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "volumeName": "dshm"}]
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["curation-placement"]["inputs"]["parameters"]["gpus"] == {"componentInputParameter": "curation_gpus"}
+    assert tasks["curate"]["inputs"]["parameters"]["engine"] == {"componentInputParameter": "curation_engine"}
+
+    images = (image_for("curate"), image_for("evaluate"))
+    evaluate = kubernetes["exec-evaluate"]
+    local = curation_placement_step({}, {"model": "local:Qwen/Qwen2.5-32B-Instruct"},
+                                    [{"model": "gpt-4o", "base_url": "https://api.openai.com/v1"}], 8, *images)
+    assert (local["image"], local["gpus"]) == (image_for("evaluate"), 8)  # the image with vLLM
+    # The same nodes and tolerations as the evaluate step's.
+    assert local["node_selector"] == GPU_NODE_SELECTOR == evaluate["nodeSelector"]["labels"]
+    assert local["tolerations"] == evaluate["tolerations"]
+    endpoints = curation_placement_step({}, {}, [{"model": "qwen", "base_url": "http://q/v1"}], 8, *images)
+    assert endpoints == {"image": image_for("curate"), "gpus": 0, "node_selector": {}, "tolerations": [],
+                         "cpu": "8", "memory": "32Gi"}  # fmt: skip
+    assert curation_placement_step({}, {}, ["local:smollm2"], 0, *images)["gpus"] == 0  # asked for CPU
+    for placement in (local, endpoints):  # what the driver makes of it is a valid pod
+        resources = {"cpu": placement["cpu"], "memory": placement["memory"]}
+        if placement["gpus"]:
+            resources["nvidia.com/gpu"] = str(placement["gpus"])
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "curate"},
+               "spec": {"nodeSelector": placement["node_selector"], "tolerations": placement["tolerations"],
+                        "containers": [{"name": "main", "image": placement["image"],
+                                        "resources": {"limits": resources}}]}}
+        kubernetes_validate.validate(pod, "1.31", strict=True)
