@@ -46,8 +46,12 @@ class LocalModels:
         self.loads: list[str] = []  # every model loaded, in order (the report shows it)
 
     def engine_for(self, config: LocalModelConfig) -> Engine:
-        """The engine running `config`'s model, loading it (and freeing another) if needed."""
-        if self._loaded is not None and self._loaded[0] == config:
+        """The engine running `config`'s model, loading it (and freeing another) if needed.
+
+        Roles that differ only in sampling (a 32B attempt model and the same 32B as the judge)
+        share one loaded engine: sampling travels with each request.
+        """
+        if self._loaded is not None and _load_settings(self._loaded[0]) == _load_settings(config):
             return self._loaded[1]
         self.close()
         name = config.engine or self.engine_name
@@ -83,6 +87,11 @@ class LocalModels:
                 torch.cuda.empty_cache()
         except ImportError:
             pass
+
+
+def _load_settings(config: LocalModelConfig) -> tuple:
+    return (config.path, config.engine, config.tensor_parallel_size, config.gpu_memory_utilization,
+            config.max_model_len, config.batch_size)
 
 
 def model_location(path_or_id: str) -> str:

@@ -108,6 +108,21 @@ def test_local_roles_are_read_from_config_and_flags(tmp_path):
     assert (config.engine, config.tensor_parallel_size, config.allow_failed_calls) == ("vllm", 2, True)
 
 
+def test_one_local_model_is_loaded_at_a_time_and_shared_by_roles_that_differ_in_sampling(tiny_qwen_dir):
+    from s1.curation.local_models import LocalModels
+
+    models = LocalModels("transformers")
+    attempts = LocalModelConfig(model=f"local:{tiny_qwen_dir}", max_tokens=4)
+    judge = LocalModelConfig(model=f"local:{tiny_qwen_dir}", max_tokens=8, temperature=0.0)
+    other = LocalModelConfig(model=f"local:{tiny_qwen_dir}", batch_size=2)
+    first = models.engine_for(attempts)
+    assert models.engine_for(judge) is first  # same weights and load settings: no reload
+    second = models.engine_for(other)
+    assert second is not first and first._stopping.is_set()  # the first was shut down first
+    models.close()
+    assert second._stopping.is_set() and len(models.loads) == 2
+
+
 def test_an_unloadable_local_model_stops_the_run_naming_role_model_and_error(tmp_path, capsys):
     """The bug this replaces: `local:PATH` taken as a model name at an endpoint, every call
     failing, and `s1 curate` exiting 0 with a selection that dropped nothing."""

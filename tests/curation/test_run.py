@@ -102,3 +102,11 @@ def test_shipped_s1k_config_is_valid():
     config = CurationConfig.from_yaml(path, {"out": "curated"})
     assert config.n == 1000 and len(config.attempt_models) == 2
     assert config.preselect.long_trace_sources == {"math": 5600}
+    # s1's attempt models and a judge run locally; the judge shares the 32B attempt model's engine.
+    from s1.curation.config import LocalModelConfig
+    from s1.curation.local_models import _load_settings
+
+    assert [m.path for m in config.attempt_models] == ["Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-32B-Instruct"]
+    assert all((m.temperature, m.max_tokens) == (0.05, 32_768) for m in config.attempt_models)
+    assert isinstance(config.grader, LocalModelConfig) and config.grader.temperature == 0.0
+    assert _load_settings(config.grader) == _load_settings(config.attempt_models[1])
