@@ -1,9 +1,13 @@
-"""The vLLM engine: `AsyncLLM` with budget forcing as a vLLM v1 logits processor.
+"""The vLLM engine: `AsyncLLM` with budget forcing as a vLLM logits processor.
 
 Continuous batching runs many requests at once, each with its own plan (it travels in
 `SamplingParams.extra_args`, `vllm_logits.sampling_params`, to the processor that runs the same
-`BudgetForcer` as every other driver). The result record is an exact replay of the generated ids
-with the forced wait positions the processor reports (`vllm_logits.WAITS_RPC`).
+`BudgetForcer` as every other driver). vLLM picks its model runner (`VllmConfig.
+use_v2_model_runner`: Model Runner V2 on CUDA, the old runner on its CPU build or with
+`VLLM_USE_V2_MODEL_RUNNER=0`); the processor class passes either runner's loader and becomes that
+runner's adapter (`vllm_logits`), so nothing here depends on the choice. The result record is an
+exact replay of the generated ids with the forced wait positions the processor reports
+(`vllm_processors.WAITS_RPC`).
 
 `AsyncLLM` lives on an event loop in a thread of its own, so the same engine serves a
 synchronous caller (`generate`: `s1 generate`, `s1 evaluate`, a whole sweep scheduled by vLLM at
@@ -18,6 +22,7 @@ small CPU), and a KV cache of `CPU_MEMORY_FRACTION` of host RAM.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import uuid
 from contextlib import aclosing
@@ -26,12 +31,14 @@ from typing import AsyncIterator, Callable, Sequence
 
 from tqdm.auto import tqdm
 
-from s1.generation import api, vllm_logits
+from s1.generation import api, vllm_logits, vllm_processors
 from s1.generation.budget_forcing import BudgetForcer
 from s1.generation.devices import visible_gpus
 from s1.generation.stops import StopWatch, tokens_through
 from s1.generation.streams import STREAM_END, EngineStopped, StreamFailed, relay
 from s1.generation.types import Generation, PreparedRequest, TokenLogprob
+
+log = logging.getLogger(__name__)
 
 # On vLLM's CPU build `gpu_memory_utilization` is the share of host RAM reserved for weights and
 # KV cache; vLLM's 0.9 default fails on a machine with other work on it (24 GB dev boxes).
@@ -70,7 +77,7 @@ class VLLMEngine:
         args = AsyncEngineArgs(
             model=str(model),
             logits_processors=[vllm_logits.BudgetForcingLogitsProcessor],
-            worker_extension_cls=vllm_logits.WORKER_EXTENSION,
+            worker_extension_cls=vllm_processors.WORKER_EXTENSION,
             **settings,
         )
         self._loop = asyncio.new_event_loop()
@@ -82,6 +89,8 @@ class VLLMEngine:
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.context_window = self._llm.model_config.max_model_len
         self.max_running = self._llm.vllm_config.scheduler_config.max_num_seqs
+        log.info("budget forcing runs in vLLM's %s", "Model Runner V2 (vllm_logits_v2)"
+                 if self._llm.vllm_config.use_v2_model_runner else "old model runner (vllm_logits_v1)")
 
     @staticmethod
     async def _build(args):
@@ -204,7 +213,7 @@ class VLLMEngine:
 
     async def _waits(self, keys: list[str]) -> list[list[int]]:
         """The forced wait positions of finished requests, from vLLM's worker (rank 0)."""
-        [found, *_] = await self._llm.collective_rpc(vllm_logits.WAITS_RPC, args=(keys,))
+        [found, *_] = await self._llm.collective_rpc(vllm_processors.WAITS_RPC, args=(keys,))
         missing = [key for key, waits in zip(keys, found) if waits is None]
         if missing:
             raise RuntimeError(f"vLLM has no budget-forcing record for requests {missing}")

@@ -46,7 +46,7 @@ EXTRA_ARGS_KEY = "s1_budget_forcing"
 WAITS_KEY = "s1_budget_forcing_waits"
 SEED_KEY = "s1_budget_forcing_seed"
 DECISION_KEY = "s1_budget_forcing_decision"
-# Set by a frontend that wants the wait positions back (`vllm_logits.WAITS_RPC`).
+# Set by a frontend that wants the wait positions back (`vllm_processors.WAITS_RPC`).
 REQUEST_KEY = "s1_request_key"
 # vLLM treats temperatures below this as greedy.
 GREEDY_EPSILON = 1e-5

@@ -32,7 +32,6 @@ from s1.generation.budget_forcing import ForcingPlan
 from s1.generation.vllm_forcing import EXTRA_ARGS_KEY, REQUEST_KEY, validate_request
 from s1.generation.vllm_logits_v1 import OldRunnerBudgetForcing
 from s1.generation.vllm_logits_v2 import ModelRunnerV2BudgetForcing
-from s1.generation.vllm_processors import WAITS_RPC, WORKER_EXTENSION  # noqa: F401  (the engine's)
 
 
 class BudgetForcingLogitsProcessor(OldInterface, ModelRunnerV2Interface):
