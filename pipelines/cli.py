@@ -38,8 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     local = actions.add_parser(
         "run-local",
-        help="run the whole pipeline on this machine with kfp.local (no cluster, no Docker)",
-        description="Usage: s1 pipeline run-local --out runs/local [--model tiny-qwen]",
+        help="run the whole pipeline on this machine with kfp.local (no cluster; Docker optional)",
+        description="Usage: s1 pipeline run-local --out runs/local [--model tiny-qwen] [--runner docker]",
     )
     local.add_argument("--out", type=Path, required=True, help="folder for inputs, artifacts and the summary")
     local.add_argument("--model", choices=["smollm2", "tiny-qwen"], default="smollm2",
@@ -51,6 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--seed", type=int, default=0, help="pool and selection seed")
     add_list_argument(local, "--set", dest="overrides", default=[], metavar="KEY=VALUE",
                        help="training recipe override, repeatable (e.g. --set epochs=1)")  # fmt: skip
+    local.add_argument("--runner", choices=["subprocess", "docker"], default="subprocess",
+                       help="subprocess: this environment; docker: each component in its own image through "
+                       "DOCKER_HOST (Docker or podman's socket; build them with make -C images build-cpu)")  # fmt: skip
     local.add_argument("--curation-engine", choices=["transformers", "vllm"], default="transformers",
                        help="engine of the difficulty filter's local attempt model (vllm: vLLM's CPU build)")
     local.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -165,6 +168,7 @@ def _run_local(args: argparse.Namespace) -> int:
         budgets=tuple(args.budgets) if args.budgets else None,
         seed=args.seed,
         train_overrides=overrides,
+        runner=args.runner,
         curation_engine=args.curation_engine,
     )
     # kfp.local prints every task's log to stdout; with --json, stdout carries only the summary.

@@ -1,9 +1,10 @@
 """Run the s1 pipeline on this machine with KFP's own local runner, then gather its artifacts.
 
-Usage: s1 pipeline run-local --out runs/local [--model tiny-qwen]
+Usage: s1 pipeline run-local --out runs/local [--model tiny-qwen] [--runner docker]
 
 The same `s1_pipeline` function that compiles to `pipelines/s1_pipeline.yaml` runs through
-`kfp.local` (subprocess runner, no Docker), with arguments a laptop can afford: a synthetic pool
+`kfp.local` (subprocess runner; or its DockerRunner, each component in its own image:
+`pipelines/docker_run.py`), with arguments a laptop can afford: a synthetic pool
 and a held-out synthetic benchmark written under OUT/inputs, a small model, the local training
 launcher, deployment off. The artifacts are then linked into OUT under stable names.
 """
@@ -66,6 +67,9 @@ PROFILES = {
 }
 
 
+RUNNERS = ("subprocess", "docker")
+
+
 @dataclass(frozen=True)
 class LocalRunConfig:
     """Arguments for one local run; validated before anything runs."""
@@ -78,12 +82,16 @@ class LocalRunConfig:
     budgets: tuple[int, ...]
     seed: int = 0
     train_overrides: dict[str, str] = field(default_factory=dict)
+    # "subprocess": this environment; "docker": each component in its image (DOCKER_HOST).
+    runner: str = "subprocess"
     # Engine of the local attempt model: transformers, or vLLM's CPU build ("vllm").
     curation_engine: str = "transformers"
 
     def __post_init__(self) -> None:
         if self.model not in PROFILES:
             raise ValueError(f"--model must be one of {', '.join(PROFILES)}, got {self.model!r}")
+        if self.runner not in RUNNERS:
+            raise ValueError(f"--runner must be one of {', '.join(RUNNERS)}, got {self.runner!r}")
         if self.curation_engine not in ("transformers", "vllm"):
             raise ValueError(f"--curation-engine must be transformers or vllm, got {self.curation_engine!r}")
         if self.pool_size < 1 or self.n < 1 or self.eval_size < 1:
@@ -161,11 +169,14 @@ def run_local(config: LocalRunConfig) -> dict:
     pool, benchmark = write_inputs(config)
     root = (config.out / "kfp").resolve()
     before = set(root.iterdir()) if root.is_dir() else set()
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
+    runner, pipeline = local.SubprocessRunner(use_venv=False), s1_pipeline
+    if config.runner == "docker":
+        runner, pipeline = _docker(config, s1_pipeline)
+    local.init(runner=runner, pipeline_root=str(root), raise_on_error=True)
     with warnings.catch_warnings():
         # Expected: the component images are s1's own, and this environment is what they hold.
         warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
-        s1_pipeline(**pipeline_arguments(config, pool, benchmark))
+        pipeline(**pipeline_arguments(config, pool, benchmark))
     runs = sorted(set(root.iterdir()) - before, key=lambda p: p.stat().st_mtime)
     if not runs:
         raise RuntimeError(f"kfp.local wrote no run folder under {root}")
@@ -173,6 +184,19 @@ def run_local(config: LocalRunConfig) -> dict:
     result["seconds"] = round(time.monotonic() - started, 1)
     (config.out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _docker(config: LocalRunConfig, pipeline):
+    """DockerRunner and the pipeline on CPU images; the local model is built here, once, into
+    s1's cache, which the containers mount (the images do not ship the model packages)."""
+    from s1.cache import cache_dir
+    from s1.train.config import load_recipe
+    from s1.train.run import resolve_model
+
+    from pipelines.docker_run import prepare
+
+    resolve_model(load_recipe(config.profile.recipe).model)
+    return prepare(pipeline, config.out, cache_dir())
 
 
 def _link_tree(source: Path, target: Path) -> None:
