@@ -186,8 +186,18 @@ class ForcedRequest:
 
 def force_rows(logits: torch.Tensor, rows: Sequence[tuple[int, ForcedRequest]]) -> None:
     """Apply one step's budget forcing to `logits` in place: `rows` are (logits row, request)
-    for the budget-forced requests of the batch, each already fed every token it kept."""
+    for the budget-forced requests of the batch, each already fed every token it kept.
+
+    A request whose turn has ended but which vLLM still runs (it ended on a stop token that is
+    not one of the server's: `<|endoftext|>` for a model whose end of sequence is `<|im_end|>`)
+    gets the plan's first stop token forced, so the server ends it too.
+    """
     active = [(row, request.forcer) for row, request in rows if not request.forcer.done]
+    ended = [(row, request.plan.stop[0]) for row, request in rows if request.forcer.done]
+    if ended:
+        index = torch.tensor([row for row, _ in ended], device=logits.device)
+        logits.index_fill_(0, index, float("-inf"))
+        logits[index, torch.tensor([token for _, token in ended], device=logits.device)] = 0.0
     decisions: dict[int, int] = {}
     if active:
         apply_budget_forcing(logits, active, _chooser(dict(rows)), decisions)

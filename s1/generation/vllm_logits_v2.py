@@ -127,7 +127,7 @@ class ModelRunnerV2BudgetForcing(LogitsProcessor):
         rows, reads, readers = [], [], []
         for row, slot in enumerate(batch):
             request = self.slots.get(slot)
-            if request is None or request.forcer.done:
+            if request is None:
                 continue
             rows.append((row, request))
             visible = int(ctx.seq_lens_upper_bound_np[row])  # tokens before the one sampled now

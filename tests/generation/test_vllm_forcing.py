@@ -61,3 +61,22 @@ def test_the_plan_travels_as_a_dict_or_its_json_text(qwen_tokenizer) -> None:
     plan = plan_for(qwen_tokenizer, Budget(max_thinking_tokens=4), 10, 1024)
     assert plan_from_extra_args({EXTRA_ARGS_KEY: plan.to_dict()}) == plan
     assert plan_from_extra_args({EXTRA_ARGS_KEY: json.dumps(plan.to_dict())}) == plan
+
+
+def test_a_turn_that_ended_on_a_stop_the_server_ignores_gets_the_end_of_turn_forced(qwen_tokenizer) -> None:
+    """`<|endoftext|>` ends s1's answer; a server whose model stops only on `<|im_end|>` runs on,
+    so `<|im_end|>` is forced next (and nothing else is)."""
+    import torch
+
+    from s1.generation.vllm_forcing import ForcedRequest, force_rows
+
+    plan = plan_for(qwen_tokenizer, Budget(max_thinking_tokens=2, max_answer_tokens=8), 10, 1024)
+    end_of_text = qwen_tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    turn = [11, 12, *plan.cap_delimiter, 13, end_of_text]
+    request = ForcedRequest(plan, SamplingParams(temperature=0.0), seed=0, tokens=turn)
+    assert request.forcer.done and plan.stop[0] == qwen_tokenizer.convert_tokens_to_ids("<|im_end|>")
+    plain = ForcedRequest(plan, SamplingParams(temperature=0.0), seed=0)
+    logits = torch.randn(2, len(qwen_tokenizer))
+    force_rows(logits, [(0, request), (1, plain)])
+    assert logits[0].argmax() == plan.stop[0] and torch.isinf(logits[0]).sum() == logits.shape[1] - 1
+    assert torch.isfinite(logits[1]).sum() > 1  # thinking: only end tokens are at stake
