@@ -108,6 +108,29 @@ def test_local_roles_are_read_from_config_and_flags(tmp_path):
     assert (config.engine, config.tensor_parallel_size, config.allow_failed_calls) == ("vllm", 2, True)
 
 
+def test_a_local_reply_reads_as_an_endpoint_returns_it(qwen_tokenizer):
+    """Special tokens skipped, a leading <think> block as the reasoning (a local R1-style
+    teacher), `length` when the cap ended the reply."""
+    from types import SimpleNamespace
+
+    from s1.curation.local_models import reply
+    from s1.generation.api import to_generation
+    from s1.generation.budget_forcing import reply_plan
+    from s1.generation.types import PreparedRequest, Sampling
+
+    engine = SimpleNamespace(tokenizer=qwen_tokenizer)
+    text = "<think>\n2 and 2 make 4.\n</think>\n\nThe answer is $4$."
+    tokens = qwen_tokenizer.encode(text, add_special_tokens=False)
+    for cap, stop, finish in ((100, [151645], "stop"), (len(tokens), [151645], "length")):
+        plan = reply_plan(qwen_tokenizer, cap, prompt_tokens=10, context_window=1000)
+        request = PreparedRequest(prompt="p", prompt_ids=(1,), plan=plan, sampling=Sampling())
+        generation = to_generation(qwen_tokenizer, "p", tokens + stop, thinking_tokens=0,
+                                   answer_tokens=len(tokens), num_waits=0, hit_cap=False)
+        result = reply(engine, request, generation)
+        assert (result.reasoning, result.content, result.finish_reason) == (
+            "2 and 2 make 4.", "The answer is $4$.", finish)
+
+
 def test_one_local_model_is_loaded_at_a_time_and_shared_by_roles_that_differ_in_sampling(tiny_qwen_dir):
     from s1.curation.local_models import LocalModels
 
