@@ -121,7 +121,8 @@ def write_inputs(config: LocalRunConfig) -> tuple[Path, Path]:
     from s1.jsonl import write_jsonl
     from s1.pool.synth import synthesize_pool
 
-    inputs = config.out / "inputs"
+    # Absolute: a step in a container (--runner docker) sees them at the same path, not its cwd.
+    inputs = config.out.resolve() / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     pool, benchmark = inputs / "pool.jsonl", inputs / "benchmark.jsonl"
     domains = config.profile.domains

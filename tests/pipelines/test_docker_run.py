@@ -54,3 +54,13 @@ def test_containers_see_the_run_folder_and_the_cache_at_their_own_paths(tmp_path
 def test_an_unknown_runner_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--runner must be one of subprocess, docker"):
         LocalRunConfig.for_model(tmp_path, "tiny-qwen", runner="kubernetes")
+
+
+def test_the_inputs_a_container_reads_are_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.local_run import pipeline_arguments, write_inputs
+
+    monkeypatch.chdir(tmp_path)
+    config = LocalRunConfig.for_model(Path("runs/docker"), "tiny-qwen", runner="docker")
+    arguments = pipeline_arguments(config, *write_inputs(config))
+    for path in [*arguments["pool_sources"], *arguments["benchmarks"], arguments["workdir"]]:
+        assert Path(path).is_absolute() and str(path).startswith(str(tmp_path)), path
