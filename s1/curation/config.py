@@ -272,8 +272,21 @@ def role_model(values: Any, where: str) -> RoleModel:
     if isinstance(values, str):
         values = {"model": values}
     _check(isinstance(values, dict), f"{where} must be a mapping with at least `model`")
-    local = str(values.get("model", "")).startswith(LOCAL_PREFIX)
-    return _build(LocalModelConfig if local else EndpointConfig, values, where)
+    cls = LocalModelConfig if str(values.get("model", "")).startswith(LOCAL_PREFIX) else EndpointConfig
+    return _build(cls, _whole_numbers(cls, values, where), where)
+
+
+def _whole_numbers(cls: type, values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Integer settings given as whole floats become ints: KFP hands dict parameters over as
+    JSON numbers (`24.0`), and vLLM and OpenAI servers reject a float `max_tokens`."""
+    integers = {f.name for f in dataclasses.fields(cls) if str(f.type).split(" |")[0] == "int"}
+    fixed = dict(values)
+    for name in integers & set(values):
+        value = values[name]
+        if isinstance(value, float):
+            _check(value.is_integer(), f"{where}: {name} must be a whole number, got {value}")
+            fixed[name] = int(value)
+    return fixed
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:

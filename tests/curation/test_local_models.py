@@ -90,6 +90,12 @@ def test_local_roles_are_read_from_config_and_flags(tmp_path):
     assert (local.temperature, local.max_tokens) == (0.05, 32_768)  # s1's attempt settings
     assert isinstance(endpoint, EndpointConfig)
     assert config.local_models == [local, config.grader] and config.grader.tensor_parallel_size == 4
+    # Through a KFP dict parameter every number is a JSON float; vLLM refuses max_tokens=24.0.
+    (kfp,) = CurationConfig.from_dict({"pool": ["p"], "attempt_models": [
+        {"model": "local:smollm2", "max_tokens": 24.0, "temperature": 0.0}]}).attempt_models
+    assert type(kfp.max_tokens) is int and kfp.max_tokens == 24 and kfp.temperature == 0.0
+    with pytest.raises(ValueError, match="max_tokens must be a whole number"):
+        CurationConfig.from_dict({"pool": ["p"], "attempt_models": [{"model": "m", "max_tokens": 2.5}]})
     with pytest.raises(ValueError, match="attempt_models\\[0\\].*base_url"):
         CurationConfig.from_dict({"pool": ["p"], "attempt_models": [{"model": "local:x", "base_url": "h"}]})
     with pytest.raises(ValueError, match="local:PATH_OR_HUB_ID"):
