@@ -26,15 +26,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from servers import free_port, running, s1_serve_command  # benchmarks/servers.py
 from trials import median_quartiles  # benchmarks/trials.py
 
 from s1.curation.client import ChatResult, OpenAIChatClient
@@ -99,31 +96,6 @@ def http_sweep(url: str, name: str, prompts: list[str]) -> tuple[float, int]:
     return seconds, sum(counted)
 
 
-def start_server(model: Path, engine: str, name: str, log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "s1.cli", "serve", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--name", name, "--engine", engine, "--max-queue", "1024",
-             "--max-model-len", "1024"],
-            stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 1200
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"s1 serve exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
-                return process, f"{url}/openai/v1"
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise SystemExit("s1 serve did not become ready in 1200 s")
-
-
 def measured_lengths(pools: list[str]) -> dict:
     """Prompt tokens (Qwen2.5's chat template) and reference-solution tokens of real questions."""
     from s1.curation.ingest import ingest
@@ -181,8 +153,11 @@ def main() -> None:
     local, http = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            process, url = start_server(args.model, args.engine, name, Path(tmp) / "serve.log")
-            try:
+            port = free_port()
+            command = s1_serve_command(args.model, port, "--name", name, "--engine", args.engine,
+                                       "--max-queue", "1024", "--max-model-len", "1024")
+            with running(command, f"http://127.0.0.1:{port}/v2/health/ready", Path(tmp) / "serve.log"):
+                url = f"http://127.0.0.1:{port}/openai/v1"
                 local_sweep(client, models, prompts[:4])  # warm-up (loads the in-process engine)
                 http_sweep(url, name, prompts[:4])
                 for trial in range(args.trials):
@@ -191,9 +166,6 @@ def main() -> None:
                     print(f"trial {trial}: local {args.prompts / local[-1][0]:.3f} prompts/s "
                           f"({local[-1][1]} tokens), HTTP {args.prompts / http[-1][0]:.3f} prompts/s "
                           f"({http[-1][1]} tokens)", flush=True)
-            finally:
-                process.terminate()
-                process.wait(timeout=60)
     finally:
         models.close()
     lengths = measured_lengths(args.pool)

@@ -20,15 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from servers import free_port, running, s1_serve_command  # benchmarks/servers.py
 from trials import median_quartiles  # benchmarks/trials.py
 
 from s1.format import conversation_prompt
@@ -82,31 +80,6 @@ def _sequential(url: str, questions: list[str], engine) -> tuple[list[float], fl
     return ratios, len(questions) / served
 
 
-def _start_server(model: Path, engine: str, log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "s1.cli", "serve", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--max-queue", "256", "--engine", engine],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"s1 serve exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise SystemExit("s1 serve did not become ready in 900 s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True)
@@ -121,8 +94,10 @@ def main() -> None:
     overhead, scaling = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            process, url = _start_server(args.model, args.engine, Path(tmp) / "serve.log")
-            try:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            command = s1_serve_command(args.model, port, "--max-queue", "256", "--engine", args.engine)
+            with running(command, f"{url}/v2/health/ready", Path(tmp) / "serve.log"):
                 route = f"{url}/openai/v1/chat/completions"
                 _sequential(route, questions[:2], engine)  # warm-up
                 for _ in range(args.rounds):
@@ -132,9 +107,6 @@ def main() -> None:
                     scaling.append(concurrent_rps / sequential_rps)
                     print(f"round: sequential {sequential_rps:.3f} req/s, {args.concurrency} at once "
                           f"{concurrent_rps:.3f} req/s, overhead p50 {statistics.median(ratios):.3f}")
-            finally:
-                process.terminate()
-                process.wait(timeout=60)
     finally:
         engine.shutdown()
 

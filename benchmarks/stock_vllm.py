@@ -28,14 +28,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+from servers import free_port, running, s1_serve_command  # benchmarks/servers.py
 from trials import median_quartiles  # benchmarks/trials.py
 
 from s1.vllm_plugin import stock_server_args
@@ -49,29 +49,6 @@ def _questions(n: int) -> list[str]:
     return [f"What is {i} + {2 * i}?" for i in range(n)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(command: list[str], health: str, log: Path) -> subprocess.Popen:
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{command[:4]} exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(health, timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise SystemExit(f"{command[:4]} did not become ready in 900 s")
-
-
 def _stock(model: Path, port: int, processor: bool) -> list[str]:
     flags = stock_server_args()
     if not processor:
@@ -83,9 +60,8 @@ def _stock(model: Path, port: int, processor: bool) -> list[str]:
 
 
 def _s1_serve(model: Path, port: int) -> list[str]:
-    return [sys.executable, "-m", "s1.cli", "serve", "--model", str(model), "--host", "127.0.0.1",
-            "--port", str(port), "--engine", "vllm", "--max-model-len", "1024", "--max-queue", "256",
-            "--gpu-memory-utilization", MEMORY]
+    return s1_serve_command(model, port, "--engine", "vllm", "--max-model-len", "1024", "--max-queue", "256",
+                            "--gpu-memory-utilization", MEMORY)
 
 
 def _body(question: str, route: str) -> dict:
@@ -128,7 +104,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=5)
     args = parser.parse_args()
     questions = _questions(args.requests)
-    ports = {"plugin": _free_port(), "plain": _free_port(), "s1": _free_port()}
+    ports = {"plugin": free_port(), "plain": free_port(), "s1": free_port()}
     urls = {
         "stock-forced": f"http://127.0.0.1:{ports['plugin']}/v1/chat/completions",
         "stock-forced-full": f"http://127.0.0.1:{ports['plugin']}/v1/chat/completions",
@@ -138,31 +114,26 @@ def main() -> None:
     }
     rates: dict[str, list[float]] = {route: [] for route in urls}
     agree = plain_agree = total = 0
-    processes = []
-    with tempfile.TemporaryDirectory() as tmp:
-        try:  # one at a time: each start uses every core
-            processes.append(_start(_stock(args.model, ports["plugin"], True),
-                                    f"http://127.0.0.1:{ports['plugin']}/health", Path(tmp) / "plugin.log"))
-            processes.append(_start(_stock(args.model, ports["plain"], False),
-                                    f"http://127.0.0.1:{ports['plain']}/health", Path(tmp) / "plain.log"))
-            processes.append(_start(_s1_serve(args.model, ports["s1"]),
-                                    f"http://127.0.0.1:{ports['s1']}/v2/health/ready", Path(tmp) / "s1.log"))
-            for route, url in urls.items():  # warm-up
-                asyncio.run(_batch(url, route, questions[:2], 2))
-            order = list(urls)
-            for trial in range(args.trials):
-                texts = {}
-                for route in order[trial % len(order):] + order[:trial % len(order)]:
-                    rate, texts[route] = asyncio.run(_batch(urls[route], route, questions, args.concurrency))
-                    rates[route].append(rate)
-                agree += sum(a == b for a, b in zip(texts["stock-forced"], texts["s1-serve"]))
-                plain_agree += sum(a == b for a, b in zip(texts["stock-plain"], texts["no-processor-plain"]))
-                total += len(questions)
-                print(f"trial {trial}: " + ", ".join(f"{r} {rates[r][-1]:.1f} tok/s" for r in urls), flush=True)
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=60)
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
+        # one at a time: each start uses every core
+        servers.enter_context(running(_stock(args.model, ports["plugin"], True),
+                                      f"http://127.0.0.1:{ports['plugin']}/health", Path(tmp) / "plugin.log"))
+        servers.enter_context(running(_stock(args.model, ports["plain"], False),
+                                      f"http://127.0.0.1:{ports['plain']}/health", Path(tmp) / "plain.log"))
+        servers.enter_context(running(_s1_serve(args.model, ports["s1"]),
+                                      f"http://127.0.0.1:{ports['s1']}/v2/health/ready", Path(tmp) / "s1.log"))
+        for route, url in urls.items():  # warm-up
+            asyncio.run(_batch(url, route, questions[:2], 2))
+        order = list(urls)
+        for trial in range(args.trials):
+            texts = {}
+            for route in order[trial % len(order):] + order[:trial % len(order)]:
+                rate, texts[route] = asyncio.run(_batch(urls[route], route, questions, args.concurrency))
+                rates[route].append(rate)
+            agree += sum(a == b for a, b in zip(texts["stock-forced"], texts["s1-serve"]))
+            plain_agree += sum(a == b for a, b in zip(texts["stock-plain"], texts["no-processor-plain"]))
+            total += len(questions)
+            print(f"trial {trial}: " + ", ".join(f"{r} {rates[r][-1]:.1f} tok/s" for r in urls), flush=True)
 
     def ratio(top: str, bottom: str) -> dict:
         return median_quartiles([a / b for a, b in zip(rates[top], rates[bottom])], 3)

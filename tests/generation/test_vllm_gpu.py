@@ -17,12 +17,7 @@ tokens can be compared with the transformers engine (vLLM's GPU default would be
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -32,6 +27,8 @@ import pytest
 from s1.format import conversation_prompt, generation_prompt
 from s1.generation.engine import prepare
 from s1.generation.types import Budget
+
+from tests.http_servers import free_port, serving
 
 from ..conftest import VLLM_TEST_ENGINE
 from .test_vllm_engine import BUDGETS, QUESTIONS, _preemptions
@@ -83,33 +80,14 @@ def stock_gpu_server(gpu: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     vllm = shutil.which("vllm")
     if vllm is None:
         pytest.skip("no `vllm` script: CUDA vLLM installs one")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("stock-gpu") / "server.log"
     command = [vllm, "serve", str(gpu), "--served-model-name", "s1", "--host", "127.0.0.1", "--port", str(port),
                "--dtype", "float32", "--max-model-len", "1024", "--gpu-memory-utilization", "0.3",
                *stock_server_args()]
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 900
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"vllm serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
+    with serving("vllm serve", command, f"{url}/health", log, ready_within=900, stop_within=120):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=120)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def test_the_stock_server_on_v2_caps_thinking_and_appends_wait(stock_gpu_server, smollm2_transformers):

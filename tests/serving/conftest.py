@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
+
+from tests.http_servers import free_port, serving
 
 
 @dataclass
@@ -35,43 +33,15 @@ class Server:
         return 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(model: Path, tmp: Path, *flags: str, ready_within: float = 180) -> Iterator[Server]:
     """A real `s1 serve` on a free port; stopped with SIGTERM (killed after 30 s) at the end."""
-    port = _free_port()
+    port = free_port()
     log = tmp / f"serve-{port}.log"
     command = [sys.executable, "-m", "s1.cli", "serve", "--model", str(model), "--host", "127.0.0.1",
                "--port", str(port), *flags]
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
-    server = Server(url=f"http://127.0.0.1:{port}", log=log, process=process)
-    try:
-        deadline = time.monotonic() + ready_within
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"s1 serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{server.url}/v2/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"s1 serve not ready after {ready_within:g} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    url = f"http://127.0.0.1:{port}"
+    with serving("s1 serve", command, f"{url}/v2/health/ready", log, ready_within=ready_within) as process:
+        yield Server(url=url, log=log, process=process)
 
 
 @pytest.fixture(scope="session")
