@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,9 +31,21 @@ def build_model(name: str, out: Path, force: bool = False) -> Path:
     try:
         BUILDERS[name](staging)
         (staging / COMPLETE_MARKER).write_text(name + "\n")
+        _readable_by_all(staging)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _readable_by_all(folder: Path) -> None:
+    """Grant read (and, on folders, list) access as the umask allows: mkdtemp's folder is private
+    (0700) and some writers (safetensors) leave files 0600, but a serving container under another
+    uid (KServe's pods run as 1000) must read the model."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [folder, *folder.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode | ((0o555 if path.is_dir() else 0o444) & ~mask))
