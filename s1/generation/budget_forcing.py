@@ -113,6 +113,12 @@ class ForcingPlan:
 
 def validate_budget(budget: Budget) -> None:
     """Reject budgets that cannot be honoured, before any generation starts."""
+    for name in ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "max_answer_tokens", "max_tokens"):
+        value = getattr(budget, name)
+        # A count given as 24.0 (JSON numbers from KFP or YAML) would reach vLLM as a float,
+        # which its engine process cannot decode: the request then never finishes.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"budget: {name} must be a whole number of tokens, got {value!r}")
     for name in ("min_thinking_tokens", "num_ignore"):
         if getattr(budget, name) < 0:
             raise ValueError(f"budget: {name} must be >= 0, got {getattr(budget, name)}")

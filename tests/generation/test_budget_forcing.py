@@ -203,6 +203,8 @@ def test_plan_round_trips_through_json_types():
         (dict(max_answer_tokens=0), "max_answer_tokens must be >= 1"),
         (dict(max_thinking_tokens=9_500), "does not fit the 10000-token context window"),
         (dict(num_ignore=1, ignore_string=""), "ignore_string must be non-empty"),
+        (dict(max_tokens=24.0), "max_tokens must be a whole number of tokens, got 24.0"),
+        (dict(max_thinking_tokens=True), "max_thinking_tokens must be a whole number"),
     ],
 )
 def test_bad_budgets_are_rejected(budget, message):
