@@ -18,10 +18,12 @@ pytestmark = pytest.mark.slow
 
 def sigterm_mid_generation(server, model_name: str, long_budget: int) -> tuple[httpx.Response, float]:
     """Start a request that would generate for minutes, SIGTERM the server once it runs; return
-    the request's response and how long the process took to exit after the signal."""
+    the request's response and how long the process took to exit after the signal. The thinking
+    may not end before `long_budget` (its early ends become "Wait"), so a model that would answer
+    "2+2?" in a second is still generating when the signal comes."""
     responses: list[httpx.Response] = []
     body = {"model": model_name, "messages": [{"role": "user", "content": "2+2?"}],
-            "max_thinking_tokens": long_budget}
+            "max_thinking_tokens": long_budget, "min_thinking_tokens": long_budget}
     client = threading.Thread(target=lambda: responses.append(
         httpx.post(f"{server.url}/openai/v1/chat/completions", json=body, timeout=120)))
     client.start()
