@@ -8,11 +8,8 @@ computed without curation: the model's chat template, greedy `generate`, math-ve
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ import yaml
 
 from s1.cli import main
 from s1.curation.config import CurationConfig, EndpointConfig, LocalModelConfig
+from tests.curation.interrupt import kill_once_cached
 
 # Small sums SmolLM2-135M gets right in a short reply ("7 + 5 = 12."), larger ones it often does
 # not, and a word answer math-verify cannot decide.
@@ -102,8 +100,8 @@ def test_local_roles_are_read_from_config_and_flags(tmp_path):
         CurationConfig.from_dict({"pool": ["p"], "grader": "local:"})
     with pytest.raises(ValueError, match="engine must be one of"):
         CurationConfig.from_dict({"pool": ["p"], "teacher": {"model": "local:x", "engine": "tgi"}})
-    from s1.curation.cli import config_from_args
     from s1.cli import build_parser
+    from s1.curation.cli import config_from_args
 
     args = build_parser().parse_args(["curate", "--pool", "p", "--out", "o", "--base-url", "http://h/v1",
                                       "--attempt-model", "local:/m", "served", "--engine", "vllm",
@@ -197,13 +195,7 @@ def test_killed_during_the_attempts_a_rerun_repeats_no_finished_call(tmp_path, s
     config = _config(tmp_path, smollm2_dir, sweep_size=2)
     cache = tmp_path / "out" / "cache" / "calls.jsonl"
     command = [sys.executable, "-m", "s1.cli", "curate", "--config", str(config), "--engine", "transformers"]
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not (cache.exists() and cache.read_text().count("\n") >= 2):
-        assert time.monotonic() < deadline and first.poll() is None, "the first run never cached a sweep"
-        time.sleep(0.05)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    kill_once_cached(command, cache, lines=2, timeout=300)
     finished = [json.loads(line)["key"] for line in cache.read_text().splitlines()]
     assert 2 <= len(finished) < 10, "killed too late: every attempt had finished"
 

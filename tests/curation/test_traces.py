@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,6 +14,7 @@ from s1.curation.client import ChatResult, OpenAIChatClient
 from s1.curation.config import EndpointConfig
 from s1.curation.records import Question
 from s1.curation.traces import add_teacher_traces
+from tests.curation.interrupt import kill_once_cached
 
 
 def _teacher_reply(model: str, prompt: str) -> dict:
@@ -36,13 +34,7 @@ def test_killing_trace_generation_halfway_then_restarting_repeats_no_call(
                "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
                "--teacher", "teacher", "--base-url", chat_server.base_url,
                "--tokenizer", tokenizer_dir]
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (cache_file.exists() and cache_file.read_text().count("\n") >= 12):
-        assert time.monotonic() < deadline and first.poll() is None, "first run never got going"
-        time.sleep(0.05)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    kill_once_cached(command, cache_file, lines=12, timeout=60)
     answered_before = set(chat_server.answered)
     assert len(answered_before) == 12
     calls_before = len(chat_server.calls)
