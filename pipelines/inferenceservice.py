@@ -112,8 +112,24 @@ def probe(path: str, period: int, failures: int) -> dict:
             "failureThreshold": failures}  # fmt: skip
 
 
-# The container's security settings: the images run as uid 1000 without privileges.
-CONTAINER_SECURITY = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+# The container's security settings: the images run as uid 1000 without privileges, on a
+# read-only root filesystem; what the server writes goes to the emptyDirs of `writable_volumes`.
+CONTAINER_SECURITY = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                      "readOnlyRootFilesystem": True}  # fmt: skip
+# The serve image's home, where every cache lives (images/base-*/Dockerfile: HF, torch, Triton,
+# vLLM's cache and config), and scratch space (torch's compile cache, tempfiles): emptyDirs.
+WRITABLE_DIRS = {"home": "/home/s1", "tmp": "/tmp"}
+
+
+def writable_volumes(spec: InferenceServiceSpec, shared_memory: bool) -> tuple[list[dict], list[dict]]:
+    """The server container's writable mounts and the pod's volumes behind them: its home and
+    /tmp, and with `shared_memory` /dev/shm in memory (tensor-parallel workers' activations)."""
+    volumes = [{"name": name, "emptyDir": {}} for name in WRITABLE_DIRS]
+    mounts = [{"name": name, "mountPath": path} for name, path in WRITABLE_DIRS.items()]
+    if shared_memory:
+        volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}})
+        mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+    return mounts, volumes
 
 
 def build_inferenceservice(spec: InferenceServiceSpec) -> dict:
@@ -152,7 +168,7 @@ def build_inferenceservice(spec: InferenceServiceSpec) -> dict:
 
 
 def _s1_predictor(spec: InferenceServiceSpec, resources: dict) -> dict:
-    """The s1 predictor's container (and /dev/shm for tensor parallelism)."""
+    """The s1 predictor's container and its writable volumes."""
     container = {
         "name": CONTAINER_NAME,
         "image": spec.image,
@@ -168,12 +184,8 @@ def _s1_predictor(spec: InferenceServiceSpec, resources: dict) -> dict:
         "livenessProbe": probe("/v2/health/live", 30, 3),
         "securityContext": dict(CONTAINER_SECURITY),
     }
-    predictor: dict = {}
-    if spec.tensor_parallel > 1:
-        container["volumeMounts"] = [{"name": "dshm", "mountPath": "/dev/shm"}]
-        predictor["volumes"] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}}]
-    predictor["containers"] = [container]
-    return predictor
+    container["volumeMounts"], volumes = writable_volumes(spec, shared_memory=spec.tensor_parallel > 1)
+    return {"volumes": volumes, "containers": [container]}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from pipelines.inferenceservice import (
     VLLM_MODEL_FORMAT,
     InferenceServiceSpec,
     probe,
+    writable_volumes,
 )
 from s1.vllm_plugin import stock_server_args
 
@@ -64,9 +65,9 @@ def build_servingruntime(spec: InferenceServiceSpec) -> dict:
         "readinessProbe": probe("/v1/models", 10, 3),
         "livenessProbe": probe("/health", 30, 3),
         "securityContext": dict(CONTAINER_SECURITY),
-        # vLLM's tensor-parallel workers exchange activations through /dev/shm.
-        "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
     }
+    # vLLM's tensor-parallel workers exchange activations through /dev/shm.
+    container["volumeMounts"], volumes = writable_volumes(spec, shared_memory=True)
     metadata: dict = {"name": spec.runtime_name}
     if spec.namespace:
         metadata["namespace"] = spec.namespace
@@ -80,6 +81,6 @@ def build_servingruntime(spec: InferenceServiceSpec) -> dict:
             # Chosen by name only: never auto-selected for other vLLM InferenceServices.
             "supportedModelFormats": [{"name": VLLM_MODEL_FORMAT, "version": "1", "autoSelect": False}],
             "containers": [container],
-            "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}}],
+            "volumes": volumes,
         },
     }

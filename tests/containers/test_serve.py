@@ -21,22 +21,26 @@ pytestmark = [pytest.mark.container, pytest.mark.slow]
 GRACE_SECONDS = 30
 
 
-def kserve_container(image: str) -> dict:
-    """The predictor container of the InferenceService the deploy step creates, on CPU."""
+def kserve_container(image: str) -> tuple[dict, list[str]]:
+    """The predictor container of the InferenceService the deploy step creates, on CPU, and
+    podman's flags for its filesystem: read-only root as its securityContext says, a tmpfs
+    (mode as an emptyDir's) where it mounts an emptyDir, and nothing else writable."""
     spec = InferenceServiceSpec(name="s1", storage_uri="pvc://s1-data/model", image=image, gpus=0,
                                 node_selector={}, tolerations=())  # fmt: skip
-    (container,) = build_inferenceservice(spec)["spec"]["predictor"]["containers"]
-    return container
+    predictor = build_inferenceservice(spec)["spec"]["predictor"]
+    (container,) = predictor["containers"]
+    empty_dirs = {volume["name"] for volume in predictor["volumes"] if "emptyDir" in volume}
+    flags = ["--read-only", "--read-only-tmpfs=false"] if container["securityContext"]["readOnlyRootFilesystem"] else []
+    flags += [f"--tmpfs={mount['mountPath']}:mode=1777" for mount in container["volumeMounts"] if mount["name"] in empty_dirs]
+    return container, flags
 
 
 @pytest.fixture(scope="module")
 def server(podman: str, cpu_images: dict, tiny_qwen_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     model = readable_copy(tiny_qwen_dir, tmp_path_factory.mktemp("storage") / "model")
-    container = kserve_container(cpu_images["serve-cpu"])
+    container, filesystem = kserve_container(cpu_images["serve-cpu"])
     env = [f"--env={item['name']}={item['value']}" for item in container.get("env", [])]
-    command = [podman, "run", "--detach", "--user", "1000", "--read-only",
-               # emptyDirs: scratch space and the caches (HF, matplotlib, torch) under $HOME/.cache.
-               "--tmpfs", "/tmp", "--tmpfs", "/home/s1/.cache:mode=1777",
+    command = [podman, "run", "--detach", "--user", "1000", *filesystem,
                "--volume", f"{model}:{MODEL_MOUNT}:ro", "--publish", f"127.0.0.1::{PORT}", *env,
                "--entrypoint", container["command"][0], cpu_images["serve-cpu"],
                *container["command"][1:], *container["args"]]  # fmt: skip
@@ -71,10 +75,14 @@ def test_the_server_runs_as_kserve_runs_it(server) -> None:
     user, read_only, cmd = inspected.split(" ", 2)
     assert user == "1000" and read_only == "true"
     assert '"/mnt/models"' in cmd and '"8080"' in cmd and '"0.0.0.0"' in cmd
-    # The root filesystem is really read-only for the server's user; its caches are not.
-    probe = subprocess.run([podman, "exec", cid, "sh", "-c", "touch /home/s1/x; echo $?; touch /home/s1/.cache/x; echo $?"],
-                           capture_output=True, text=True).stdout.split()  # fmt: skip
-    assert probe == ["1", "0"], probe
+    # The root filesystem is really read-only (/var/tmp is world-writable on it); the home, where
+    # the caches are, and /tmp, the emptyDirs, are not.
+    probe = subprocess.run(
+        [podman, "exec", cid, "sh", "-c", "for d in /var/tmp /home/s1 /tmp; do touch $d/x; echo $?; done"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert probe.stdout.split() == ["1", "0", "0"], probe.stdout + probe.stderr
+    assert "Read-only file system" in probe.stderr
 
 
 def test_kserve_v1_predict_and_openai_chat_with_a_thinking_budget(server) -> None:

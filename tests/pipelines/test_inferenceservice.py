@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
 from pipelines.images import image_for
 from pipelines.inferenceservice import InferenceServiceSpec, build_inferenceservice, service_status
+from pipelines.servingruntime import build_servingruntime
 from pipelines.validation import inferenceservice_rules_errors, validation_errors
+from tests.packaging.packaging_support import REPO
 
 SPEC = InferenceServiceSpec(name="s1-32b", storage_uri="pvc://s1-data/runs/train-abc/train/model", gpus=2)
 
@@ -44,13 +47,14 @@ def test_serves_with_vllm_tensor_parallel_over_its_gpus(service):
     assert (str(args.model), args.port, args.host, args.name) == ("/mnt/models", 8080, "0.0.0.0", "s1-32b")
     assert (args.engine, args.tensor_parallel_size) == ("vllm", 2)
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    (volume,) = service["spec"]["predictor"]["volumes"]
-    assert volume["name"] == mounts["/dev/shm"] and volume["emptyDir"]["medium"] == "Memory"
+    volumes = {volume["name"]: volume for volume in service["spec"]["predictor"]["volumes"]}
+    assert volumes[mounts["/dev/shm"]]["emptyDir"]["medium"] == "Memory"
 
 
 def test_one_gpu_needs_no_shared_memory_and_cpu_picks_its_engine():
     one = build_inferenceservice(InferenceServiceSpec(name="s1", storage_uri="pvc://c/p", gpus=1))
-    assert "volumes" not in one["spec"]["predictor"] and "volumeMounts" not in one["spec"]["predictor"]["containers"][0]
+    assert "/dev/shm" not in {mount["mountPath"] for mount in one["spec"]["predictor"]["containers"][0]["volumeMounts"]}
+    assert "dshm" not in {volume["name"] for volume in one["spec"]["predictor"]["volumes"]}
     assert one["spec"]["predictor"]["containers"][0]["args"][-2:] == ["--tensor-parallel-size", "1"]
     cpu = build_inferenceservice(InferenceServiceSpec(name="s1", storage_uri="pvc://c/p", gpus=0))
     assert "--engine" not in cpu["spec"]["predictor"]["containers"][0]["args"]
@@ -168,3 +172,33 @@ def test_kserve_renders_the_runtime_to_exactly_the_plugins_flags():
     assert kserve_literal("{{ x }} {%- y %}") == "{{`{{`}} x }} {%- y %}"
     with pytest.raises(ValueError, match="template action"):
         render_placeholders({"args": stock_server_args()}, {"name": "s1", "namespace": "s1"})
+
+
+def _image_environment(dockerfile: Path) -> dict[str, str]:
+    """The ENV a Dockerfile sets (`ENV KEY=VALUE \\` continuation lines)."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    pairs = (pair for line in text.splitlines() if line.startswith("ENV ") for pair in line[4:].split())
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+@pytest.mark.parametrize("predictor", ["s1", "vllm"])
+@pytest.mark.parametrize("gpus", [1, 8])
+def test_the_server_runs_on_a_read_only_root_with_its_home_and_caches_writable(predictor, gpus):
+    """Both predictors' containers: read-only root filesystem, emptyDirs at the serve image's
+    HOME and /tmp; every cache the image points its libraries to lies under one of them."""
+    spec = InferenceServiceSpec(name="s1", storage_uri="pvc://c/p", gpus=gpus, predictor=predictor)
+    if predictor == "vllm":
+        pod = build_servingruntime(spec)["spec"]
+    else:
+        pod = build_inferenceservice(spec)["spec"]["predictor"]
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    writable = [mount["mountPath"] for mount in container["volumeMounts"] if "emptyDir" in volumes[mount["name"]]]
+    for dockerfile in (REPO / "images" / "base-gpu" / "Dockerfile", REPO / "images" / "base-cpu" / "Dockerfile"):
+        environment = _image_environment(dockerfile)
+        caches = [value for key, value in environment.items()
+                  if value.startswith("/") and (key == "HOME" or key.endswith(("_HOME", "_DIR", "_ROOT")))]
+        assert len(caches) >= 6 and "/tmp" in writable, environment
+        for path in caches:
+            assert any(path == mount or path.startswith(mount + "/") for mount in writable), f"{dockerfile}: {path}"
