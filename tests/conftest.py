@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """kserve.model_server parses the process's arguments when first imported, abbreviations
+    included: pytest's `--co` reads to it as `--configure_logging` and ends the run. pytest has
+    parsed them already; the test modules it collects see only the program name."""
+    del sys.argv[1:]
 
 
 @pytest.fixture(scope="session", autouse=True)
