@@ -115,6 +115,18 @@ def known_parameters() -> dict:
     return {name: parameter.default for name, parameter in signature.parameters.items()}
 
 
+def parameter_choices() -> dict[str, tuple[str, ...]]:
+    """The pipeline parameters that name one of a fixed set, and that set (each from the code
+    that acts on it): a typo is refused at submit, not hours later when its step starts."""
+    from pipelines.cluster import network_names
+    from pipelines.inferenceservice import PREDICTORS
+    from pipelines.launchers import LAUNCHER_NAMES
+    from s1.generation.engine import ENGINE_NAMES
+
+    return {"curation_engine": ENGINE_NAMES, "eval_engine": ENGINE_NAMES, "train_launcher": LAUNCHER_NAMES,
+            "train_network": tuple(network_names()), "predictor": PREDICTORS}  # fmt: skip
+
+
 def compile_pipeline(out: Path, kubernetes_manifest: bool = False, version: str | None = None,
                      namespace: str | None = None) -> Path:  # fmt: skip
     """Compile to KFP's IR YAML, or to Pipeline/PipelineVersion objects for `kubectl apply`."""
@@ -202,6 +214,9 @@ def _submit(args: argparse.Namespace) -> int:
     unknown = sorted(set(params) - set(known_parameters()))
     if unknown:
         raise ValueError(f"unknown pipeline parameters {unknown}; known: {sorted(known_parameters())}")
+    for name, choices in parameter_choices().items():
+        if name in params and params[name] not in choices:
+            raise ValueError(f"--param {name}={params[name]!r}: expected one of {', '.join(choices)}")
     client = kfp.Client(host=args.host, namespace=args.namespace)
     # kfp.Client prints the experiment and run links; with --json, stdout carries only JSON.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():

@@ -273,12 +273,15 @@ class LocalLauncher:
         return {"job": spec.name, "status": "Succeeded", "seconds": time.monotonic() - started, **summary}
 
 
+LAUNCHER_NAMES = ("pytorchjob", "trainjob", "local")
+
+
 def launcher_for(name: str, runtime: str = trainjob.DEFAULT_RUNTIME) -> Launcher:
-    """The launcher called `name`: pytorchjob, trainjob or local."""
+    """The launcher called `name`: one of LAUNCHER_NAMES."""
     if name == "pytorchjob":
         return ClusterJobLauncher(PYTORCHJOB)
     if name == "trainjob":
         return ClusterJobLauncher(trainjob_kind(runtime))
     if name == "local":
         return LocalLauncher()
-    raise ValueError(f"unknown launcher {name!r}; expected pytorchjob, trainjob or local")
+    raise ValueError(f"unknown launcher {name!r}; expected one of {', '.join(LAUNCHER_NAMES)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cli import parse_params
+from pipelines.cli import known_parameters, parameter_choices, parse_params
 from s1.cli import main
 
 
@@ -17,6 +17,19 @@ def test_params_are_typed_when_they_parse_as_json():
 def test_malformed_param():
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_params(["n"])
+
+
+def test_submit_rejects_a_name_outside_a_parameters_choices_before_connecting(capsys):
+    assert main(["pipeline", "submit", "--host", "http://127.0.0.1:9", "--param", "predictor=triton"]) == 2
+    assert "--param predictor='triton': expected one of s1, vllm" in capsys.readouterr().err
+    assert main(["pipeline", "submit", "--host", "http://127.0.0.1:9", "--param", "train_launcher=slurm"]) == 2
+    assert "expected one of pytorchjob, trainjob, local" in capsys.readouterr().err
+
+
+def test_every_choice_parameter_is_a_pipeline_parameter_whose_default_is_a_choice():
+    defaults = known_parameters()
+    for name, choices in parameter_choices().items():
+        assert defaults[name] in choices, name
 
 
 def test_submit_rejects_unknown_parameters_before_connecting(capsys):
