@@ -40,6 +40,11 @@ PART_OF = {"app.kubernetes.io/part-of": "s1"}
 NETWORKS_FILE = Path(__file__).resolve().parent / "networks.yaml"
 
 
+def toleration_objects(tolerations) -> list[dict]:
+    """Pod tolerations for (taint key, effect) pairs such as GPU_TOLERATIONS: any value of the key."""
+    return [{"key": key, "operator": "Exists", "effect": effect} for key, effect in tolerations]
+
+
 @dataclass(frozen=True)
 class Network:
     """How the training pods reach each other: device resources per pod and NCCL's settings."""

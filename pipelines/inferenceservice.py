@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from pipelines.cluster import FS_GROUP, GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATIONS, PART_OF
+from pipelines.cluster import FS_GROUP, GPU_NODE_SELECTOR, GPU_RESOURCE, GPU_TOLERATIONS, PART_OF, toleration_objects
 from pipelines.images import image_for
 from pipelines.kube import DNS_LABEL, load_config
 
@@ -143,7 +143,7 @@ def build_inferenceservice(spec: InferenceServiceSpec) -> dict:
     if spec.node_selector:
         predictor["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
-        predictor["tolerations"] = [{"key": k, "operator": "Exists", "effect": e} for k, e in spec.tolerations]
+        predictor["tolerations"] = toleration_objects(spec.tolerations)
     if spec.service_account:
         predictor["serviceAccountName"] = spec.service_account
     # The images run as uid 1000: fsGroup keeps volumes it writes to (caches) writable.

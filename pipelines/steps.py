@@ -76,7 +76,7 @@ def curation_placement_step(teacher: dict, grader: dict, attempt_models: list, g
     """The curate task's image, GPUs, node selector, tolerations, CPU and memory: a GPU node and
     the vLLM image when any role is a local model and `gpus` > 0 (vLLM there), else a CPU pod
     (endpoints; or small local models on the transformers engine)."""
-    from pipelines.cluster import GPU_NODE_SELECTOR, GPU_TOLERATIONS
+    from pipelines.cluster import GPU_NODE_SELECTOR, GPU_TOLERATIONS, toleration_objects
     from s1.curation.config import LocalModelConfig, role_model
 
     roles = [role_model(role, name) for name, role in (("teacher", teacher), ("grader", grader),
@@ -84,7 +84,7 @@ def curation_placement_step(teacher: dict, grader: dict, attempt_models: list, g
     if gpus > 0 and any(isinstance(role, LocalModelConfig) for role in roles):
         cpu, memory = CURATION_GPU_RESOURCES
         return {"image": gpu_image, "gpus": gpus, "node_selector": dict(GPU_NODE_SELECTOR),
-                "tolerations": [{"key": key, "operator": "Exists", "effect": effect} for key, effect in GPU_TOLERATIONS],
+                "tolerations": toleration_objects(GPU_TOLERATIONS),
                 "cpu": cpu, "memory": memory}  # fmt: skip
     cpu, memory = CURATION_CPU_RESOURCES
     return {"image": cpu_image, "gpus": 0, "node_selector": {}, "tolerations": [], "cpu": cpu, "memory": memory}

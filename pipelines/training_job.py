@@ -24,6 +24,7 @@ from pipelines.cluster import (
     SHARED_MOUNT,
     STORAGE_SECRET,
     Network,
+    toleration_objects,
 )
 from pipelines.images import image_for
 from pipelines.kube import DNS_LABEL
@@ -208,7 +209,7 @@ def volume_mounts(spec: TrainingJobSpec) -> list[dict]:
 
 
 def tolerations(spec: TrainingJobSpec) -> list[dict]:
-    return [{"key": key, "operator": "Exists", "effect": effect} for key, effect in spec.tolerations]
+    return toleration_objects(spec.tolerations)
 
 
 def environment(spec: TrainingJobSpec) -> list[dict]:
