@@ -18,6 +18,9 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_NODE_SELECTOR = {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
 # GPU node pools are usually tainted so that only GPU work lands there.
 GPU_TOLERATIONS = ((GPU_RESOURCE, "NoSchedule"),)
+# CPU and memory of a pipeline step on a GPU node (evaluate; curate with local models): vLLM
+# stages up to 32B weights through host memory.
+GPU_STEP_RESOURCES = ("32", "256Gi")
 # The shared ReadWriteMany volume (data, checkpoints, models) and where every pod mounts it.
 PVC_NAME = "s1-data"
 SHARED_MOUNT = "/mnt/s1"

@@ -17,6 +17,7 @@ from pipelines.cluster import (
     ENDPOINTS_SECRET,
     GPU_NODE_SELECTOR,
     GPU_RESOURCE,
+    GPU_STEP_RESOURCES,
     GPU_TOLERATIONS,
     PVC_NAME,
     SHARED_MOUNT,
@@ -194,7 +195,7 @@ def s1_pipeline(
         engine=eval_engine,
         tensor_parallel_size=EVAL_GPUS,
     ).set_display_name("evaluate (budget forcing)")
-    _on_gpu_node(evaluated, EVAL_GPUS, cpu="32", memory="256Gi")
+    _on_gpu_node(evaluated, EVAL_GPUS, *GPU_STEP_RESOURCES)
     kubernetes.use_secret_as_env(evaluated, ENDPOINTS_SECRET, ENDPOINTS_ENV, optional=True)
 
     for task in (curated, trained, evaluated):

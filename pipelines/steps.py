@@ -65,10 +65,9 @@ def copy_file(source: Path, artifact) -> None:
     shutil.copyfile(source, artifact.path)
 
 
-# The curate pod's CPU and memory: endpoint roles only need the pool in memory; local models
-# (vLLM, up to 32B weights staged through host memory) get what the evaluate step gets.
+# The curate pod's CPU and memory with endpoint roles only (the pool in memory); with local
+# models on GPUs it gets what the evaluate step gets (cluster.GPU_STEP_RESOURCES).
 CURATION_CPU_RESOURCES = ("8", "32Gi")
-CURATION_GPU_RESOURCES = ("32", "256Gi")
 
 
 def curation_placement_step(teacher: dict, grader: dict, attempt_models: list, gpus: int, cpu_image: str,
@@ -76,13 +75,13 @@ def curation_placement_step(teacher: dict, grader: dict, attempt_models: list, g
     """The curate task's image, GPUs, node selector, tolerations, CPU and memory: a GPU node and
     the vLLM image when any role is a local model and `gpus` > 0 (vLLM there), else a CPU pod
     (endpoints; or small local models on the transformers engine)."""
-    from pipelines.cluster import GPU_NODE_SELECTOR, GPU_TOLERATIONS, toleration_objects
+    from pipelines.cluster import GPU_NODE_SELECTOR, GPU_STEP_RESOURCES, GPU_TOLERATIONS, toleration_objects
     from s1.curation.config import LocalModelConfig, role_model
 
     roles = [role_model(role, name) for name, role in (("teacher", teacher), ("grader", grader),
                                                          *(("attempt_models", r) for r in attempt_models)) if role]
     if gpus > 0 and any(isinstance(role, LocalModelConfig) for role in roles):
-        cpu, memory = CURATION_GPU_RESOURCES
+        cpu, memory = GPU_STEP_RESOURCES
         return {"image": gpu_image, "gpus": gpus, "node_selector": dict(GPU_NODE_SELECTOR),
                 "tolerations": toleration_objects(GPU_TOLERATIONS),
                 "cpu": cpu, "memory": memory}  # fmt: skip
